@@ -1,0 +1,1 @@
+"""Indexes on disk: FAISS float (FDE MIPS) indexes, token and document stores, versions."""

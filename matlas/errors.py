@@ -1,0 +1,34 @@
+"""Typed errors of the platform; the CLI and the HTTP API translate them once, at their boundary."""
+
+from __future__ import annotations
+
+
+class MatlasError(Exception):
+    """Base of every error matlas raises on purpose; ``str(err)`` is a message for people."""
+
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(MatlasError, ValueError):
+    """Bad input from a caller: the message quotes the value and what is allowed."""
+
+    status_code = 422
+
+
+class IndexNotFound(MatlasError, LookupError):
+    """An index name or directory that does not hold a built index."""
+
+    status_code = 404
+
+
+class UpstreamError(MatlasError):
+    """A service matlas depends on (Materials Project, an LLM endpoint, Redis) failed."""
+
+    status_code = 502

@@ -1,0 +1,1 @@
+"""Retrieval: multi-vector encoders, MUVERA FDEs, exact MaxSim re-ranking, search pipelines."""
