@@ -1,0 +1,139 @@
+"""Build an index version from a corpus, or append documents to the serving version.
+
+Both encode documents once (token multi-vectors and pooled vectors in one forward pass), compute
+MUVERA FDEs, and write a complete new version that is published atomically (``index.versions``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from index.faiss_index import build_faiss_index, read_index, write_index
+from index.manifest import EncoderInfo, IndexManifest
+from index.reader import IndexVersion
+from index.stores import write_shard
+from index.versions import IndexRoot
+from matlas.errors import InvalidInput
+from retrieval.bm25 import BM25Index
+from retrieval.corpus import Document, chain_checksum
+from retrieval.encoder import MultiVectorEncoder
+from retrieval.fde import FDEParams, FixedDimensionalEncoder
+
+__all__ = ["BuildParams", "append_documents", "build_index"]
+
+
+class BuildParams(BaseModel):
+    """How to build an index: FDE parameters and the FAISS factory string of the FDE index."""
+
+    fde: FDEParams = Field(default_factory=FDEParams)
+    factory: str = Field("Flat", description="FAISS index-factory string, e.g. Flat, HNSW32, IVF256,PQ64.")
+    dense: bool = Field(True, description="Also build the pooled single-vector index.")
+    bm25: bool = Field(True, description="Also build the BM25 index.")
+
+
+def _encode(docs: Sequence[Document], encoder: MultiVectorEncoder, fde: FixedDimensionalEncoder, progress: bool):
+    tokens, pooled = encoder.encode(
+        [d.content for d in docs], kind="document", output="both", show_progress_bar=progress
+    )
+    return tokens, pooled, fde.encode_documents(tokens)
+
+
+def build_index(
+    docs: Sequence[Document],
+    root: Path | str,
+    encoder: MultiVectorEncoder,
+    params: BuildParams | None = None,
+    *,
+    progress: bool = True,
+) -> IndexManifest:
+    """Encode ``docs`` and publish them as a new version of the index at ``root``."""
+    params = params or BuildParams()
+    if not docs:
+        raise InvalidInput("cannot build an index from an empty corpus")
+    fde = FixedDimensionalEncoder(encoder.dim, params.fde)
+    tokens, pooled, fdes = _encode(docs, encoder, fde, progress)
+    index_root = IndexRoot(root)
+    with index_root.new_version() as (tmp, name):
+        write_index(build_faiss_index(params.factory, fdes, seed=params.fde.seed), tmp / "fde.faiss")
+        n_tokens = write_shard(tmp, "s00000", docs, tokens)
+        if params.dense:
+            write_index(build_faiss_index("Flat", pooled), tmp / "dense.faiss")
+        if params.bm25:
+            BM25Index.build([d.content for d in docs]).save(tmp / "bm25")
+        manifest = IndexManifest(
+            name=index_root.name,
+            version=name,
+            encoder=EncoderInfo(model_id=encoder.model_id, dim=encoder.dim, max_length=encoder.max_length),
+            fde=params.fde,
+            fde_dim=fde.output_dim,
+            factory=params.factory,
+            documents=len(docs),
+            tokens=n_tokens,
+            shards=["s00000"],
+            corpus_sha256=chain_checksum("", docs),
+            dense=params.dense,
+            bm25=params.bm25,
+        )
+        manifest.write(tmp)
+    return manifest
+
+
+def _link(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def append_documents(
+    docs: Sequence[Document], root: Path | str, encoder: MultiVectorEncoder, *, progress: bool = True
+) -> IndexManifest:
+    """Add ``docs`` to the serving version as a new version (no re-encoding of old documents)."""
+    index_root = IndexRoot(root)
+    base = IndexVersion.open(index_root.current_path())
+    old = base.manifest
+    if encoder.model_id != old.encoder.model_id or encoder.dim != old.encoder.dim:
+        raise InvalidInput(f"index was built with encoder {old.encoder.model_id!r}, not {encoder.model_id!r}")
+    if not docs:
+        raise InvalidInput("no documents to append")
+    existing = {d.id for d in base.documents}
+    clash = [d.id for d in docs if d.id in existing]
+    if clash or len({d.id for d in docs}) != len(docs):
+        raise InvalidInput(f"document ids already in the index or repeated: {sorted(set(clash))[:5]}")
+    fde = FixedDimensionalEncoder(encoder.dim, old.fde)
+    tokens, pooled, fdes = _encode(docs, encoder, fde, progress)
+    with index_root.new_version() as (tmp, name):
+        for file in base.path.iterdir():
+            if file.name.startswith(tuple(old.shards)):
+                _link(file, tmp / file.name)
+        shard = f"s{len(old.shards):05d}"
+        n_tokens = write_shard(tmp, shard, docs, tokens)
+        fde_index = read_index(base.path / "fde.faiss")
+        fde_index.add(np.ascontiguousarray(fdes))
+        write_index(fde_index, tmp / "fde.faiss")
+        if old.dense:
+            dense = read_index(base.path / "dense.faiss")
+            dense.add(pooled)
+            write_index(dense, tmp / "dense.faiss")
+        if old.bm25:
+            BM25Index.build([d.content for d in base.documents] + [d.content for d in docs]).save(tmp / "bm25")
+        manifest = old.model_copy(
+            update={
+                "version": name,
+                "parent": old.version,
+                "documents": old.documents + len(docs),
+                "tokens": old.tokens + n_tokens,
+                "shards": [*old.shards, shard],
+                "corpus_sha256": chain_checksum(old.corpus_sha256, docs),
+                "created_at": datetime.now(timezone.utc),
+            }
+        )
+        manifest.write(tmp)
+    return manifest

@@ -1,0 +1,58 @@
+"""The ``manifest.json`` beside every index version: what was built, from what, and how."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from retrieval.fde import FDEParams
+
+__all__ = ["FORMAT_VERSION", "EncoderInfo", "IndexManifest"]
+
+FORMAT_VERSION = 1
+
+
+class EncoderInfo(BaseModel):
+    """The text encoder an index was built with; queries must use the same one."""
+
+    model_id: str = Field(description="Model name or path given at build time.")
+    dim: int = Field(description="Token (and pooled) vector dimension.")
+    max_length: int = Field(description="Tokens kept per text; longer texts are truncated.")
+
+
+class IndexManifest(BaseModel):
+    """Everything needed to read, search and reproduce one index version."""
+
+    format_version: int = Field(FORMAT_VERSION, description="On-disk format of this directory.")
+    name: str = Field(description="Index name (the folder name of the index root).")
+    version: str = Field(description="Version directory name, e.g. 'v000003'.")
+    parent: str | None = Field(None, description="Version this one appended to, if any.")
+    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    encoder: EncoderInfo
+    fde: FDEParams = Field(description="MUVERA FDE parameters, seed included.")
+    fde_dim: int = Field(description="Dimension of the FDE vectors in the FAISS index.")
+    factory: str = Field(description="FAISS index-factory string of the FDE index (metric IP).")
+    search_params: str = Field("", description="FAISS ParameterSpace string applied at search.")
+    documents: int = Field(description="Number of documents.")
+    tokens: int = Field(description="Number of stored token vectors (float16).")
+    shards: list[str] = Field(description="Token/document store shard names, in id order.")
+    corpus_sha256: str = Field(description="SHA-256 chained over the documents, in id order.")
+    dense: bool = Field(True, description="A pooled single-vector index is present.")
+    bm25: bool = Field(True, description="A BM25 index is present.")
+
+    def write(self, directory: Path) -> None:
+        """Write ``manifest.json`` into ``directory``."""
+        (directory / "manifest.json").write_text(self.model_dump_json(indent=2) + "\n")
+
+    @classmethod
+    def read(cls, directory: Path) -> IndexManifest:
+        """Read and validate ``directory/manifest.json``."""
+        data = json.loads((directory / "manifest.json").read_text())
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ValueError(
+                f"index format {data.get('format_version')} is not supported (expected {FORMAT_VERSION})"
+            )
+        return cls.model_validate(data)

@@ -1,0 +1,123 @@
+"""BEIR-format corpora, queries and qrels: read, validated line by line, with clear errors."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from matlas.errors import InvalidInput
+
+__all__ = ["Document", "Query", "chain_checksum", "load_corpus", "load_qrels", "load_queries"]
+
+
+class Document(BaseModel):
+    """One corpus document (BEIR: ``_id``, ``title``, ``text``, optional ``metadata``)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    id: str = Field(
+        validation_alias=AliasChoices("_id", "id"), serialization_alias="_id", min_length=1
+    )
+    title: str = ""
+    text: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_to_str(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+    @property
+    def content(self) -> str:
+        """The text the encoders and BM25 see: title and body."""
+        return f"{self.title}. {self.text}" if self.title and self.text else (self.title or self.text)
+
+
+class Query(BaseModel):
+    """One query (BEIR: ``_id``, ``text``)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    id: str = Field(validation_alias=AliasChoices("_id", "id"), min_length=1)
+    text: str = Field(min_length=1)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_to_str(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+def _read_jsonl(path: Path, model: type[BaseModel]) -> Iterator[Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInput(f"file not found: {path}")
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield model.model_validate(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise InvalidInput(f"{path}:{number}: not valid JSON ({err.msg})") from None
+            except ValidationError as err:
+                first = err.errors()[0]
+                where = ".".join(str(p) for p in first["loc"]) or "line"
+                raise InvalidInput(f"{path}:{number}: {where}: {first['msg']}") from None
+
+
+def load_corpus(path: Path) -> list[Document]:
+    """Documents of a BEIR ``corpus.jsonl``; ids must be unique and texts non-empty."""
+    docs = list(_read_jsonl(path, Document))
+    seen: set[str] = set()
+    for i, doc in enumerate(docs):
+        if doc.id in seen:
+            raise InvalidInput(f"{path}: duplicate document id {doc.id!r}")
+        if not doc.content.strip():
+            raise InvalidInput(f"{path}: document {doc.id!r} has neither title nor text")
+        seen.add(doc.id)
+    if not docs:
+        raise InvalidInput(f"{path}: the corpus is empty")
+    return docs
+
+
+def load_queries(path: Path) -> list[Query]:
+    """Queries of a BEIR ``queries.jsonl``."""
+    queries = list(_read_jsonl(path, Query))
+    if not queries:
+        raise InvalidInput(f"{path}: no queries")
+    return queries
+
+
+def load_qrels(path: Path) -> dict[str, dict[str, int]]:
+    """BEIR qrels TSV (header ``query-id corpus-id score``) as ``{query: {doc: relevance}}``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInput(f"file not found: {path}")
+    qrels: dict[str, dict[str, int]] = {}
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter="\t")
+        header = next(reader, None)
+        if header is None or [h.strip() for h in header[:3]] != ["query-id", "corpus-id", "score"]:
+            raise InvalidInput(f"{path}: expected the header 'query-id<TAB>corpus-id<TAB>score'")
+        for number, row in enumerate(reader, 2):
+            if not row:
+                continue
+            try:
+                qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+            except (IndexError, ValueError):
+                raise InvalidInput(f"{path}:{number}: expected 3 tab-separated fields") from None
+    return qrels
+
+
+def chain_checksum(previous: str, docs: Iterable[Document]) -> str:
+    """SHA-256 over ``previous`` and the documents' canonical JSON, in order (appends chain)."""
+    digest = hashlib.sha256(previous.encode())
+    for doc in docs:
+        digest.update(doc.model_dump_json(by_alias=True).encode() + b"\n")
+    return digest.hexdigest()

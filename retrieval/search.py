@@ -1,0 +1,155 @@
+"""Search over an index version: MUVERA (FDE MIPS + exact MaxSim re-rank), dense, exact, hybrid.
+
+- ``muvera`` (default): FDE inner-product search for ``candidates`` documents, re-scored exactly
+  by MaxSim over their stored token vectors.
+- ``dense``: single-vector (pooled) inner product.
+- ``exact``: brute-force MaxSim over every document (the oracle MUVERA approximates).
+- ``hybrid``: reciprocal-rank fusion of muvera, dense and BM25.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, get_args
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from index.faiss_index import default_search_params, search_index
+from index.reader import IndexVersion
+from matlas.errors import InvalidInput
+from retrieval.encoder import MultiVectorEncoder
+from retrieval.fde import FixedDimensionalEncoder
+from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.maxsim import maxsim_scores
+
+__all__ = ["MAX_K", "Hit", "SearchMode", "Searcher"]
+
+SearchMode = Literal["muvera", "dense", "exact", "hybrid"]
+MODES: tuple[str, ...] = get_args(SearchMode)
+MAX_K = 1000
+_FUSION_DEPTH = 100
+
+
+class Hit(BaseModel):
+    """One ranked document."""
+
+    id: str = Field(description="Document id (the corpus `_id`).")
+    score: float = Field(description="MaxSim, inner product, or RRF score, by mode.")
+    rank: int = Field(description="1-based rank.")
+    title: str = ""
+    text: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Searcher:
+    """Answers queries against one loaded index version with the encoder it was built with."""
+
+    def __init__(self, index: IndexVersion, encoder: MultiVectorEncoder, *, candidates: int = 100) -> None:
+        built = index.manifest.encoder
+        if (encoder.model_id, encoder.dim) != (built.model_id, built.dim):
+            raise InvalidInput(
+                f"index {index.manifest.name!r} was built with encoder {built.model_id!r} "
+                f"({built.dim} dims), not {encoder.model_id!r} ({encoder.dim} dims)"
+            )
+        self.index = index
+        self.encoder = encoder
+        self.candidates = candidates
+        self.fde = FixedDimensionalEncoder(built.dim, index.manifest.fde)
+
+    def search(
+        self, query: str, k: int = 10, *, mode: SearchMode = "muvera", candidates: int | None = None
+    ) -> list[Hit]:
+        """Top-``k`` hits for one query."""
+        return self.search_batch([query], k, mode=mode, candidates=candidates)[0]
+
+    def search_batch(
+        self,
+        queries: Sequence[str],
+        k: int = 10,
+        *,
+        mode: SearchMode = "muvera",
+        candidates: int | None = None,
+        progress: bool = False,
+    ) -> list[list[Hit]]:
+        """Top-``k`` hits for each query; queries are encoded in one batch."""
+        ranked = self.rank_batch(queries, k, mode=mode, candidates=candidates, progress=progress)
+        return [self._hits(scores, ids) for scores, ids in ranked]
+
+    def rank_batch(
+        self,
+        queries: Sequence[str],
+        k: int = 10,
+        *,
+        mode: SearchMode = "muvera",
+        candidates: int | None = None,
+        progress: bool = False,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(scores, positions)`` per query, best first: the search without document lookup."""
+        candidates = self._validate(queries, k, mode, candidates)
+        if mode == "dense":
+            pooled = self.encoder.encode(queries, kind="query", output="pooled", show_progress_bar=progress)
+            return self._dense(pooled, k)
+        tokens, pooled = self.encoder.encode(queries, kind="query", output="both", show_progress_bar=progress)
+        if mode == "exact":
+            return [self._exact(q, k) for q in tokens]
+        muvera = self._muvera(tokens, max(k, _FUSION_DEPTH) if mode == "hybrid" else k, candidates)
+        if mode == "muvera":
+            return muvera
+        dense = self._dense(pooled, _FUSION_DEPTH)
+        fused = []
+        for i, query in enumerate(queries):
+            lists = [muvera[i][1], dense[i][1]]
+            if self.index.bm25 is not None:
+                lists.append(self.index.bm25.search(query, _FUSION_DEPTH)[1])
+            scores, ids = reciprocal_rank_fusion(lists)
+            fused.append((scores[:k], ids[:k]))
+        return fused
+
+    def _validate(self, queries: Sequence[str], k: int, mode: str, candidates: int | None) -> int:
+        if mode not in MODES:
+            raise InvalidInput(f"unknown mode {mode!r}; choose one of {list(MODES)}")
+        if isinstance(queries, str) or not queries:
+            raise InvalidInput("give at least one query")
+        if any(not isinstance(q, str) or not q.strip() for q in queries):
+            raise InvalidInput("queries must be non-empty text")
+        if not 1 <= k <= MAX_K:
+            raise InvalidInput(f"k must be between 1 and {MAX_K}, got {k}")
+        candidates = candidates or self.candidates
+        if not 1 <= candidates <= 100 * MAX_K:
+            raise InvalidInput(f"candidates must be between 1 and {100 * MAX_K}, got {candidates}")
+        if mode == "dense" and self.index.dense_index is None:
+            raise InvalidInput(f"index {self.index.manifest.name!r} was built without a dense index")
+        return max(candidates, k)
+
+    def _muvera(self, tokens: list[np.ndarray], k: int, candidates: int):
+        manifest = self.index.manifest
+        params = manifest.search_params or default_search_params(manifest.factory, candidates)
+        _, cand = search_index(self.index.fde_index, self.fde.encode_queries(tokens), candidates, params)
+        out = []
+        for query, ids in zip(tokens, cand):
+            ids = ids[ids >= 0]
+            scores = maxsim_scores(query, self.index.tokens.get(ids))
+            top = np.argsort(-scores, kind="stable")[:k]
+            out.append((scores[top], ids[top]))
+        return out
+
+    def _dense(self, pooled: np.ndarray, k: int):
+        scores, ids = search_index(self.index.dense_index, pooled, k)
+        return [(s[i >= 0], i[i >= 0]) for s, i in zip(scores, ids)]
+
+    def _exact(self, query: np.ndarray, k: int):
+        best_scores, best_ids = np.zeros(0, np.float32), np.zeros(0, np.int64)
+        for ids, docs in self.index.tokens.iter_all():
+            scores = np.concatenate([best_scores, maxsim_scores(query, docs)])
+            pool = np.concatenate([best_ids, ids])
+            top = np.argsort(-scores, kind="stable")[:k]
+            best_scores, best_ids = scores[top], pool[top]
+        return best_scores, best_ids
+
+    def _hits(self, scores: np.ndarray, ids: np.ndarray) -> list[Hit]:
+        docs = self.index.documents.get(ids)
+        return [
+            Hit(id=d.id, score=float(s), rank=r, title=d.title, text=d.text, metadata=d.metadata)
+            for r, (s, d) in enumerate(zip(scores, docs), 1)
+        ]
