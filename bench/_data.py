@@ -161,6 +161,12 @@ def best_time(fn, *args, repeat=3, warmup=1):
     return out, best
 
 
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
+    return str(v)
+
+
 def emit(rows: list[dict], as_json: bool, meta: dict | None = None) -> None:
     """Print rows as an aligned table, or as one JSON object with ``--json``."""
     if as_json:
@@ -169,7 +175,7 @@ def emit(rows: list[dict], as_json: bool, meta: dict | None = None) -> None:
     if meta:
         print("  ".join(f"{k}={v}" for k, v in meta.items()))
     cols = list(dict.fromkeys(c for r in rows for c in r))
-    fmt = [[f"{r[c]:.3f}" if isinstance(r.get(c), float) else str(r.get(c, "")) for c in cols]
+    fmt = [[_fmt(r.get(c, "")) for c in cols]
            for r in rows]
     widths = [max(len(c), *(len(f[i]) for f in fmt)) for i, c in enumerate(cols)]
     print("  ".join(c.rjust(w) for c, w in zip(cols, widths)))

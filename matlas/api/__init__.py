@@ -1,0 +1,5 @@
+"""The HTTP API (FastAPI), versioned under ``/v1``."""
+
+from matlas.api.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,38 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+import matlas
+from matlas.api.routes import indexes, search
+from matlas.errors import MatlasError
+from matlas.settings import Settings
+from retrieval.service import SearchService
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, *, search_service: SearchService | None = None) -> FastAPI:
+    """Build the API app around one settings object (read from the environment if not given)."""
+    settings = settings or Settings()
+    app = FastAPI(title="matlas", version=matlas.__version__, description="Retrieval and agent services for materials science.")
+    app.state.settings = settings
+    app.state.search = search_service or SearchService(
+        settings.indexes_dir, device=settings.device, batch_size=settings.encode_batch_size,
+        candidates=settings.search_candidates, allow_paths=False,
+    )
+
+    @app.exception_handler(MatlasError)
+    async def _matlas_error(request: Request, exc: MatlasError) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code if exc.status_code < 500 else 502, content={"detail": str(exc)})
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "version": matlas.__version__}
+
+    app.include_router(search.router, prefix="/v1")
+    app.include_router(indexes.router, prefix="/v1")
+    return app

@@ -1,0 +1,48 @@
+"""``matlas serve``: the HTTP API over the index root (the platform's main job)."""
+
+from __future__ import annotations
+
+import typer
+
+from matlas.cli._common import console, settings_of
+
+
+def ensure_default_index(settings) -> None:
+    """Build the bundled materials corpus as the default index if no index of that name exists."""
+    from index.build import BuildParams, build_index
+    from index.versions import IndexRoot
+    from retrieval.encoder import MultiVectorEncoder
+    from retrieval.materials_corpus import materials_corpus
+
+    root = IndexRoot(settings.indexes_dir / settings.default_index)
+    if root.exists() or settings.default_index != "materials":
+        return
+    console.print(f"building the default materials index at {root.path} (first start only) ...")
+    docs = materials_corpus()
+    encoder = MultiVectorEncoder(settings.encoder_model, device=settings.device, batch_size=settings.encode_batch_size)
+    manifest = build_index(docs, root.path, encoder, BuildParams(fde=settings.fde, factory=settings.index_factory))
+    console.print(f"built {manifest.name} {manifest.version}: {manifest.documents} documents")
+
+
+def serve(
+    ctx: typer.Context,
+    host: str | None = typer.Option(None, help="Bind address (default: settings, 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (default: settings, 8000)."),
+    build_default: bool = typer.Option(True, help="Build the default materials index if missing."),
+) -> None:
+    """Serve the HTTP API (POST /v1/search, GET /v1/indexes, /docs) over the index root."""
+    import uvicorn
+
+    from matlas.api import create_app
+
+    settings = settings_of(ctx)
+    if build_default:
+        ensure_default_index(settings)
+    host, port = host or settings.host, port or settings.port
+    base = f"http://{host}:{port}"
+    console.print(
+        f"[bold]matlas[/] serving {settings.indexes_dir} on {base}  (OpenAPI: {base}/docs)\n"
+        f"try:  curl -s {base}/v1/search -H 'content-type: application/json' "
+        f"-d '{{\"query\": \"wide band gap nitride semiconductor\", \"k\": 5}}'"
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

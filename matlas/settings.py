@@ -1,0 +1,53 @@
+"""Platform settings, read once from ``MATLAS_*`` environment variables (and ``.env``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from retrieval.fde import FDEParams
+
+__all__ = ["Settings", "redacted"]
+
+
+class Settings(BaseSettings):
+    """Everything configurable; nested values use ``__`` (``MATLAS_FDE__NUM_REPETITIONS=10``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MATLAS_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    home: Path = Field(Path("var"), description="Data directory (indexes, sessions, caches).")
+    index_root: Path | None = Field(None, description="Directory of named indexes; default HOME/indexes.")
+    default_index: str = Field("materials", description="Index used when a request names none.")
+    encoder_model: str = Field(
+        "all-MiniLM-L6-v2", description="sentence-transformers or ColBERT model name or local path."
+    )
+    device: str = Field("cpu", description="Torch device of the encoder: cpu, cuda, cuda:1.")
+    encode_batch_size: int = Field(32, ge=1)
+    fde: FDEParams = Field(default_factory=FDEParams)
+    index_factory: str = Field("Flat", description="FAISS factory string of new FDE indexes.")
+    search_candidates: int = Field(100, ge=1, description="FDE candidates re-ranked by MaxSim.")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    mp_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("MATLAS_MP_API_KEY", "MP_API_KEY")
+    )
+    llm_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("MATLAS_LLM_API_KEY", "OPENAI_API_KEY")
+    )
+
+    @property
+    def indexes_dir(self) -> Path:
+        """Where named indexes live."""
+        return self.index_root or self.home / "indexes"
+
+
+def redacted(settings: Settings) -> dict[str, Any]:
+    """The settings as JSON-able data, secrets shown as ``'**********'`` (or null when unset)."""
+    data = settings.model_dump(mode="json")
+    data["indexes_dir"] = str(settings.indexes_dir)
+    return data

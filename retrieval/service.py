@@ -1,0 +1,91 @@
+"""Long-lived search service: named indexes under one directory, encoders loaded once.
+
+Each call checks the index's ``CURRENT`` pointer (one small file read), so a version published by
+a rebuild is served by the next request without a restart.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+from index.manifest import IndexManifest
+from index.reader import IndexVersion
+from index.versions import IndexRoot
+from matlas.errors import IndexNotFound, InvalidInput
+from retrieval.encoder import MultiVectorEncoder
+from retrieval.search import Searcher
+
+__all__ = ["SearchService", "resolve_index"]
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def resolve_index(index: str | Path, indexes_dir: Path, *, allow_paths: bool = True) -> IndexRoot:
+    """An index given as a name under ``indexes_dir``, or (``allow_paths``) as a directory path."""
+    text = str(index)
+    if allow_paths and ("/" in text or Path(text).is_dir()):
+        root = IndexRoot(text)
+    elif _NAME.match(text):
+        root = IndexRoot(indexes_dir / text)
+    else:
+        raise InvalidInput(f"invalid index name {text!r}: use letters, digits, '-' and '_'")
+    if not root.exists():
+        raise IndexNotFound(f"unknown index {text!r}: no built index at {root.path}")
+    return root
+
+
+class SearchService:
+    """Caches one encoder per model and one ``Searcher`` per serving index version."""
+
+    def __init__(
+        self,
+        indexes_dir: Path,
+        *,
+        device: str = "cpu",
+        batch_size: int = 32,
+        candidates: int = 100,
+        allow_paths: bool = True,
+    ) -> None:
+        self.indexes_dir = Path(indexes_dir)
+        self.allow_paths = allow_paths
+        self.device, self.batch_size, self.candidates = device, batch_size, candidates
+        self._encoders: dict[str, MultiVectorEncoder] = {}
+        self._searchers: dict[Path, tuple[str, Searcher]] = {}
+        self._lock = threading.Lock()
+
+    def encoder(self, model_id: str) -> MultiVectorEncoder:
+        """The encoder for ``model_id``, loaded on first use."""
+        with self._lock:
+            if model_id not in self._encoders:
+                self._encoders[model_id] = MultiVectorEncoder(model_id, device=self.device, batch_size=self.batch_size)
+            return self._encoders[model_id]
+
+    def searcher(self, index: str | Path) -> Searcher:
+        """A searcher over the serving version of ``index`` (a name or a directory)."""
+        root = self.resolve(index)
+        version = root.current()
+        key = root.path.resolve()
+        cached = self._searchers.get(key)
+        if cached and cached[0] == version:
+            return cached[1]
+        loaded = IndexVersion.open(root.versions_dir / version)
+        searcher = Searcher(loaded, self.encoder(loaded.manifest.encoder.model_id), candidates=self.candidates)
+        self._searchers[key] = (version, searcher)
+        return searcher
+
+    def resolve(self, index: str | Path) -> IndexRoot:
+        """The index root for a name (or a path, where this service allows paths)."""
+        return resolve_index(index, self.indexes_dir, allow_paths=self.allow_paths)
+
+    def list_indexes(self) -> list[tuple[IndexRoot, IndexManifest]]:
+        """Every built index under ``indexes_dir`` with its serving manifest."""
+        if not self.indexes_dir.is_dir():
+            return []
+        found = []
+        for path in sorted(self.indexes_dir.iterdir()):
+            root = IndexRoot(path)
+            if root.exists():
+                found.append((root, IndexManifest.read(root.current_path())))
+        return found
