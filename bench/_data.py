@@ -49,6 +49,12 @@ def synthetic(n_docs=5000, doc_tokens=64, dim=128, n_queries=200, query_tokens=3
     return list(docs), list(queries)
 
 
+def gaussian(n_docs=1000, doc_tokens=200, dim=384, seed=0) -> list[np.ndarray]:
+    """Unclustered documents: i.i.d. uniformly random unit tokens (few empty FDE partitions)."""
+    rng = np.random.default_rng(seed)
+    return list(_normalise(rng.standard_normal((n_docs, doc_tokens, dim))))
+
+
 def _encode_cached(name: str, texts: list[str], kind: str) -> list[np.ndarray]:
     """MiniLM token vectors of ``texts``, cached as float16 in ``.cache/bench/<name>.npz``."""
     path = CACHE / f"{name}.npz"

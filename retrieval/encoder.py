@@ -72,6 +72,9 @@ class MultiVectorEncoder:
     ) -> None:
         self.model_id = model_name_or_path or DEFAULT_MODEL
         path = _resolve(model_name_or_path)
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
         if model_name_or_path and not Path(path).exists() and os.environ.get("HF_HUB_OFFLINE"):
             raise InvalidInput(f"encoder model {model_name_or_path!r} is not a local path (offline)")
         self.device = device
@@ -138,7 +141,8 @@ class MultiVectorEncoder:
         if show_progress_bar is None:
             show_progress_bar = len(texts) > 4 * batch_size
         starts = range(0, len(texts), batch_size)
-        for start in tqdm(starts, desc=f"encode {kind}s", disable=not show_progress_bar):
+        desc = "encode queries" if kind == "query" else "encode documents"
+        for start in tqdm(starts, desc=desc, disable=not show_progress_bar):
             idx = order[start : start + batch_size]
             token_batch, pooled_batch = self._forward([texts[i] for i in idx])
             pooled[idx] = pooled_batch

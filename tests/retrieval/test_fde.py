@@ -1,0 +1,145 @@
+import numpy as np
+import pytest
+
+from matlas.errors import InvalidInput
+from retrieval.fde import FDEParams, FixedDimensionalEncoder
+from retrieval.maxsim import maxsim_scores
+
+
+def _unit(rng, n, d):
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("reps,ksim,dproj", [(20, 5, 16), (20, 4, 8), (3, 0, 4), (2, 3, None)])
+def test_output_dim_is_r_times_partitions_times_dproj(reps, ksim, dproj):
+    enc = FixedDimensionalEncoder(32, FDEParams(num_repetitions=reps, num_simhash_projections=ksim, projection_dimension=dproj))
+    out = enc.encode_documents([_unit(np.random.default_rng(0), 7, 32)])
+    assert out.shape == (1, reps * 2**ksim * (dproj or 32)) == (1, enc.output_dim)
+    assert out.dtype == np.float32
+
+
+def test_default_is_the_papers_pareto_point():
+    assert FixedDimensionalEncoder(128).output_dim == 20 * 32 * 16 == 10240
+
+
+def test_seeded_and_deterministic():
+    rng = np.random.default_rng(1)
+    docs = [_unit(rng, n, 16) for n in (1, 5, 40)]
+    a = FixedDimensionalEncoder(16, FDEParams(seed=7, projection_dimension=8)).encode_documents(docs)
+    b = FixedDimensionalEncoder(16, FDEParams(seed=7, projection_dimension=8)).encode_documents(docs)
+    c = FixedDimensionalEncoder(16, FDEParams(seed=8, projection_dimension=8)).encode_documents(docs)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_batch_equals_one_by_one():
+    rng = np.random.default_rng(2)
+    enc = FixedDimensionalEncoder(16, FDEParams(projection_dimension=8))
+    docs = [_unit(rng, n, 16) for n in (3, 1, 50, 9)]
+    batch = enc.encode_documents(docs)
+    for i, d in enumerate(docs):
+        np.testing.assert_allclose(batch[i], enc.encode_document(d), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(enc.encode_queries(docs)[2], enc.encode_query(docs[2]), rtol=1e-5, atol=1e-6)
+
+
+def test_query_is_sum_and_never_filled():
+    enc = FixedDimensionalEncoder(16, FDEParams(num_repetitions=4, num_simhash_projections=4, projection_dimension=None))
+    token = _unit(np.random.default_rng(3), 1, 16)
+    q = enc.encode_query(token).reshape(4, 16, 16)
+    # one token lands in exactly one partition per repetition; every other block stays zero
+    assert ((np.abs(q).sum(axis=2) > 0).sum(axis=1) == 1).all()
+    np.testing.assert_allclose(q.sum(axis=1), np.repeat(token, 4, axis=0), rtol=1e-6)
+    two = enc.encode_query(np.concatenate([token, token])).reshape(4, 16, 16)
+    np.testing.assert_allclose(two, 2 * q, rtol=1e-6)  # SUM, not average
+
+
+def test_single_token_document_fills_every_partition_with_that_token():
+    enc = FixedDimensionalEncoder(16, FDEParams(num_repetitions=3, num_simhash_projections=3, projection_dimension=None))
+    token = _unit(np.random.default_rng(4), 1, 16)
+    d = enc.encode_document(token).reshape(3, 8, 16)
+    np.testing.assert_allclose(d, np.broadcast_to(token, (3, 8, 16)), rtol=1e-6)
+    off = FixedDimensionalEncoder(16, FDEParams(num_repetitions=3, num_simhash_projections=3,
+                                                projection_dimension=None, fill_empty_partitions=False))
+    assert ((np.abs(off.encode_document(token).reshape(3, 8, 16)).sum(-1) > 0).sum(axis=1) == 1).all()
+
+
+def test_fill_uses_hamming_nearest_token():
+    """Brute-force check of the fill rule on a few tokens and partitions."""
+    params = FDEParams(num_repetitions=2, num_simhash_projections=3, projection_dimension=None)
+    enc = FixedDimensionalEncoder(8, params)
+    doc = _unit(np.random.default_rng(5), 2, 8)
+    fde = enc.encode_document(doc).reshape(2, 8, 8)
+    bits = (doc @ enc._simhash).reshape(2, 2, 3) > 0
+    codes = (bits * (1 << np.arange(3))).sum(-1)  # (tokens, reps)
+    for r in range(2):
+        for b in range(8):
+            members = [t for t in range(2) if codes[t, r] == b]
+            if members:
+                np.testing.assert_allclose(fde[r, b], doc[members].mean(0), rtol=1e-5)
+            else:
+                dist = [bin(int(codes[t, r]) ^ b).count("1") for t in range(2)]
+                np.testing.assert_allclose(fde[r, b], doc[int(np.argmin(dist))], rtol=1e-5)
+
+
+def test_average_for_documents():
+    enc = FixedDimensionalEncoder(8, FDEParams(num_repetitions=1, num_simhash_projections=0, projection_dimension=None))
+    doc = _unit(np.random.default_rng(6), 5, 8)
+    np.testing.assert_allclose(enc.encode_document(doc), doc.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(enc.encode_query(doc), doc.sum(0), rtol=1e-5)
+
+
+def test_inner_product_tracks_chamfer():
+    rng = np.random.default_rng(7)
+    enc = FixedDimensionalEncoder(32, FDEParams(num_repetitions=20, num_simhash_projections=3, projection_dimension=None))
+    query = _unit(rng, 4, 32)
+    near = [query + 0.05 * _unit(rng, 4, 32) for _ in range(5)]
+    far = [_unit(rng, 4, 32) for _ in range(5)]
+    docs = [d / np.linalg.norm(d, axis=1, keepdims=True) for d in near] + far
+    ip = enc.encode_documents(docs) @ enc.encode_query(query)
+    chamfer = maxsim_scores(query, docs)
+    assert ip[:5].min() > ip[5:].max()
+    assert np.corrcoef(ip, chamfer)[0, 1] > 0.9
+
+
+def test_final_projection_is_a_count_sketch():
+    params = FDEParams(num_repetitions=2, num_simhash_projections=2, projection_dimension=4, final_projection_dimension=10)
+    enc = FixedDimensionalEncoder(8, params)
+    full = FixedDimensionalEncoder(8, params.model_copy(update={"final_projection_dimension": None}))
+    doc = _unit(np.random.default_rng(8), 6, 8)
+    out = enc.encode_document(doc)
+    assert out.shape == (10,)
+    np.testing.assert_allclose(out, full.encode_document(doc) @ enc._sketch.toarray(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ([np.zeros((0, 8), np.float32)], "empty"),
+        ([np.zeros((3, 7), np.float32)], "shape"),
+        ([[[0.1] * 8, [0.2] * 7]], "ragged"),
+        ([np.full((2, 8), np.nan, np.float32)], "NaN"),
+        (np.zeros((3, 8), np.float32), "sequence"),
+    ],
+)
+def test_bad_input_is_rejected_clearly(bad, match):
+    enc = FixedDimensionalEncoder(8, FDEParams(projection_dimension=4))
+    with pytest.raises(InvalidInput, match=match):
+        enc.encode_documents(bad)
+
+
+def test_bad_parameters_are_rejected():
+    with pytest.raises(InvalidInput, match="exceeds"):
+        FixedDimensionalEncoder(8, FDEParams(projection_dimension=16))
+    with pytest.raises(ValueError):
+        FDEParams(num_repetitions=0)
+
+
+def test_canonical_values_are_pinned():
+    """Guards the encoding against silent changes (indexes on disk depend on it)."""
+    enc = FixedDimensionalEncoder(4, FDEParams(num_repetitions=1, num_simhash_projections=1, projection_dimension=2, seed=0))
+    doc = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]], dtype=np.float32)
+    np.testing.assert_allclose(enc.encode_document(doc), PINNED, atol=1e-6)
+
+
+PINNED = [0.70710677, 0.70710677, -0.70710677, 0.70710677]
