@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     encoder_model: str = Field(
         "all-MiniLM-L6-v2", description="sentence-transformers or ColBERT model name or local path."
     )
-    device: str = Field("cpu", description="Torch device of the encoder: cpu, cuda, cuda:1.")
+    device: str = Field("auto", description="Torch device of the encoder: auto, cpu, cuda, cuda:1.")
     encode_batch_size: int = Field(32, ge=1)
     fde: FDEParams = Field(default_factory=FDEParams)
     index_factory: str = Field("Flat", description="FAISS factory string of new FDE indexes.")

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from gpu.device import resolve_device
 from matlas.errors import InvalidInput
 
 __all__ = ["DEFAULT_MODEL", "MultiVectorEncoder", "default_model_path"]
@@ -66,7 +67,7 @@ class MultiVectorEncoder:
         self,
         model_name_or_path: str | None = None,
         *,
-        device: str = "cpu",
+        device: str = "auto",
         batch_size: int = 32,
         max_length: int | None = None,
     ) -> None:
@@ -77,7 +78,7 @@ class MultiVectorEncoder:
         hf_logging.disable_progress_bar()
         if model_name_or_path and not Path(path).exists() and os.environ.get("HF_HUB_OFFLINE"):
             raise InvalidInput(f"encoder model {model_name_or_path!r} is not a local path (offline)")
-        self.device = device
+        self.device = device = resolve_device(device)
         self.batch_size = batch_size
         linear = _colbert_linear(Path(path)) if Path(path).is_dir() else None
         if linear is not None:

@@ -28,7 +28,7 @@ _PROTOTYPES = files("pymatgen.analysis") / "prototypes" / "aflow_prototypes.json
 _EXAMPLES = files("pymatgen.util") / "structures"
 # AFLOW prototypes have idealised coordinates; the examples are (relaxed) calculations.
 _SYMPREC = {"aflow": 0.01, "example": 0.1}
-_NEIGHBOUR_CUTOFF = 6.0  # Å; coordination = neighbours within 10 % of the nearest distance
+_NEIGHBOUR_CUTOFF = 6.0  # Å, search radius for coordination numbers
 _CATEGORIES = (
     ("is_alkali", "alkali metal"),
     ("is_alkaline", "alkaline-earth metal"),
@@ -52,10 +52,8 @@ def _oxidation_guess(comp: Composition) -> dict[str, float] | None:
     red = comp.reduced_composition
     if len(red) < 2 or red.num_atoms > 20 or any(not float(n).is_integer() for n in red.values()):
         return None
-    for guess in red.oxi_state_guesses():
-        if all(float(v).is_integer() for v in guess.values()):
-            return guess
-    return None
+    guesses = red.oxi_state_guesses()
+    return next((g for g in guesses if all(float(v).is_integer() for v in g.values())), None)
 
 
 def _label(site: PeriodicSite) -> str:
@@ -97,18 +95,14 @@ def _describe(s: Structure, symprec: float) -> tuple[list[str], dict[str, Any]]:
     lat = sga.get_conventional_standard_structure().lattice
     comp = s.composition.element_composition  # drops oxidation-state decorations
     elements = sorted(comp.elements, key=lambda e: e.symbol)
+    names = [f"{e} ({', '.join(_categories(e))})" if _categories(e) else str(e) for e in elements]
     sentences = [
         f"Space group {symbol} (No. {number}), {system} crystal system.",
         f"Conventional cell: a = {lat.a:.3f} Å, b = {lat.b:.3f} Å, c = {lat.c:.3f} Å, "
         f"α = {lat.alpha:.1f}°, β = {lat.beta:.1f}°, γ = {lat.gamma:.1f}°.",
-        f"The cell has {len(s)} sites; density {s.density:.3f} g/cm^3; "
+        f"Sites in the cell: {len(s)}; density {s.density:.3f} g/cm^3; "
         f"volume per atom {s.volume / len(s):.2f} Å^3.",
-        "Elements: "
-        + ", ".join(
-            f"{e.symbol} ({', '.join(_categories(e))})" if _categories(e) else e.symbol
-            for e in elements
-        )
-        + ".",
+        f"Elements: {', '.join(names)}.",
     ]
     chis = [e.X for e in elements if not math.isnan(e.X)]
     if len(elements) > 1 and len(chis) > 1:
@@ -151,7 +145,7 @@ def _prototype_docs() -> tuple[list[Document], int]:
         try:
             structure = Structure.from_dict(entry["snl"])
             sentences, metadata = _describe(structure, _SYMPREC["aflow"])
-        except Exception:  # noqa: BLE001 - any entry pymatgen cannot analyse is dropped
+        except Exception:  # whatever pymatgen cannot analyse is dropped, and counted
             failed += 1
             continue
         formula = metadata["formula"]
@@ -168,14 +162,8 @@ def _prototype_docs() -> tuple[list[Document], int]:
             "strukturbericht": strukturbericht or None,
             "mineral": mineral or None,
         }
-        docs.append(
-            Document(
-                id=doc_id,
-                title=f"{formula} ({short}) crystal structure",
-                text=" ".join([intro, *sentences]),
-                metadata=metadata,
-            )
-        )
+        title, text = f"{formula} ({short}) crystal structure", " ".join([intro, *sentences])
+        docs.append(Document(id=doc_id, title=title, text=text, metadata=metadata))
     return docs, failed
 
 
@@ -187,20 +175,15 @@ def _example_docs() -> tuple[list[Document], int]:
             loaded = loadfn(path)
             structure = getattr(loaded, "final_structure", loaded)  # TransformedStructure
             sentences, metadata = _describe(structure, _SYMPREC["example"])
-        except Exception:  # noqa: BLE001 - any entry pymatgen cannot analyse is dropped
+        except Exception:  # whatever pymatgen cannot analyse is dropped, and counted
             failed += 1
             continue
         formula = metadata["formula"]
-        intro = f"{formula}: example crystal structure '{name}' shipped with pymatgen's test utilities."
+        intro = f"{formula}: example crystal structure '{name}' from pymatgen's test utilities."
         metadata |= {"source": "pymatgen.util.testing structures", "prototype": None}
-        docs.append(
-            Document(
-                id=f"example-{name}",
-                title=f"{formula} crystal structure (pymatgen example {name})",
-                text=" ".join([intro, *sentences]),
-                metadata=metadata,
-            )
-        )
+        title = f"{formula} crystal structure (pymatgen example {name})"
+        text = " ".join([intro, *sentences])
+        docs.append(Document(id=f"example-{name}", title=title, text=text, metadata=metadata))
     return docs, failed
 
 
@@ -214,12 +197,8 @@ def _element_doc(el: Element) -> Document:
         facts.append(f"Category: {', '.join(_categories(el))}.")
     if not math.isnan(el.X):
         facts.append(f"Pauling electronegativity {el.X:.2f}.")
-    if el.common_oxidation_states:
-        facts.append(
-            "Common oxidation states: "
-            + ", ".join(f"{v:+d}" for v in el.common_oxidation_states)
-            + "."
-        )
+    if states := ", ".join(f"{v:+d}" for v in el.common_oxidation_states):
+        facts.append(f"Common oxidation states: {states}.")
     configuration = el.data.get("Electronic structure", {}).get("0")
     if configuration:
         facts.append(f"Ground-state electron configuration {configuration}.")

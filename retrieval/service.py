@@ -43,7 +43,7 @@ class SearchService:
         self,
         indexes_dir: Path,
         *,
-        device: str = "cpu",
+        device: str = "auto",
         batch_size: int = 32,
         candidates: int = 100,
         allow_paths: bool = True,

@@ -1,0 +1,34 @@
+# matlas: one virtual environment in .venv; every target installs what it needs first.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: install run test test-fast bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+run: install  ## build the default materials index (first start) and serve the API on :8000
+	$(VENV)/bin/matlas serve
+
+test: install  ## the whole suite, slow tier included
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not slow"
+
+bench: install  ## benchmarks print tables; see bench/README.md
+	$(PY) -m pip install -q -e ".[bench]"
+	$(PY) -m bench.fde_encode
+	$(PY) -m bench.fde_recall
+	$(PY) -m bench.search_latency
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

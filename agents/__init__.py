@@ -1,0 +1,1 @@
+"""LLaMP-style agents: a supervisor routing to Materials Project experts (issue: agents)."""

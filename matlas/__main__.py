@@ -1,0 +1,3 @@
+from matlas.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Celery workers on Redis: queues llm, gpu and index (issue: workers)."""
