@@ -26,7 +26,7 @@ from retrieval.corpus import Document, chain_checksum
 from retrieval.encoder import MultiVectorEncoder
 from retrieval.fde import FDEParams, FixedDimensionalEncoder
 
-__all__ = ["BuildParams", "append_documents", "build_index"]
+__all__ = ["BuildParams", "append_documents", "build_index", "publish_encoded"]
 
 
 class BuildParams(BaseModel):
@@ -38,11 +38,14 @@ class BuildParams(BaseModel):
     bm25: bool = Field(True, description="Also build the BM25 index.")
 
 
-def _encode(docs: Sequence[Document], encoder: MultiVectorEncoder, fde: FixedDimensionalEncoder, progress: bool):
-    tokens, pooled = encoder.encode(
-        [d.content for d in docs], kind="document", output="both", show_progress_bar=progress
-    )
-    return tokens, pooled, fde.encode_documents(tokens)
+def _encode(docs: Sequence[Document], encoder: MultiVectorEncoder, progress: bool):
+    if not docs:
+        raise InvalidInput("no documents to index")
+    return encoder.encode([d.content for d in docs], kind="document", output="both", show_progress_bar=progress)
+
+
+def _encoder_info(encoder: MultiVectorEncoder) -> EncoderInfo:
+    return EncoderInfo(model_id=encoder.model_id, dim=encoder.dim, max_length=encoder.max_length)
 
 
 def build_index(
@@ -54,11 +57,25 @@ def build_index(
     progress: bool = True,
 ) -> IndexManifest:
     """Encode ``docs`` and publish them as a new version of the index at ``root``."""
+    tokens, pooled = _encode(docs, encoder, progress)
+    return publish_encoded(docs, tokens, pooled, root, _encoder_info(encoder), params)
+
+
+def publish_encoded(
+    docs: Sequence[Document],
+    tokens: Sequence[np.ndarray],
+    pooled: np.ndarray,
+    root: Path | str,
+    encoder: EncoderInfo,
+    params: BuildParams | None = None,
+) -> IndexManifest:
+    """Publish already-encoded documents (token multi-vectors, pooled vectors) as a new version."""
     params = params or BuildParams()
-    if not docs:
-        raise InvalidInput("cannot build an index from an empty corpus")
+    if not docs or len(docs) != len(tokens) or len(docs) != len(pooled):
+        raise InvalidInput(f"need one multi-vector and pooled vector per document, got {len(docs)} documents, "
+                           f"{len(tokens)} multi-vectors, {len(pooled)} pooled vectors")
     fde = FixedDimensionalEncoder(encoder.dim, params.fde)
-    tokens, pooled, fdes = _encode(docs, encoder, fde, progress)
+    fdes = fde.encode_documents(tokens)
     index_root = IndexRoot(root)
     with index_root.new_version() as (tmp, name):
         write_index(build_faiss_index(params.factory, fdes, seed=params.fde.seed), tmp / "fde.faiss")
@@ -70,7 +87,7 @@ def build_index(
         manifest = IndexManifest(
             name=index_root.name,
             version=name,
-            encoder=EncoderInfo(model_id=encoder.model_id, dim=encoder.dim, max_length=encoder.max_length),
+            encoder=encoder,
             fde=params.fde,
             fde_dim=fde.output_dim,
             factory=params.factory,
@@ -101,14 +118,12 @@ def append_documents(
     old = base.manifest
     if encoder.model_id != old.encoder.model_id or encoder.dim != old.encoder.dim:
         raise InvalidInput(f"index was built with encoder {old.encoder.model_id!r}, not {encoder.model_id!r}")
-    if not docs:
-        raise InvalidInput("no documents to append")
     existing = {d.id for d in base.documents}
     clash = [d.id for d in docs if d.id in existing]
     if clash or len({d.id for d in docs}) != len(docs):
         raise InvalidInput(f"document ids already in the index or repeated: {sorted(set(clash))[:5]}")
-    fde = FixedDimensionalEncoder(encoder.dim, old.fde)
-    tokens, pooled, fdes = _encode(docs, encoder, fde, progress)
+    tokens, pooled = _encode(docs, encoder, progress)
+    fdes = FixedDimensionalEncoder(encoder.dim, old.fde).encode_documents(tokens)
     with index_root.new_version() as (tmp, name):
         for file in base.path.iterdir():
             if file.name.startswith(tuple(old.shards)):

@@ -16,7 +16,6 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from monty.serialization import loadfn
 from pymatgen.core import Composition, Element, PeriodicSite, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
@@ -94,13 +93,14 @@ def _describe(s: Structure, symprec: float) -> tuple[list[str], dict[str, Any]]:
     system = sga.get_crystal_system()
     lat = sga.get_conventional_standard_structure().lattice
     comp = s.composition.element_composition  # drops oxidation-state decorations
+    density = s.density
     elements = sorted(comp.elements, key=lambda e: e.symbol)
     names = [f"{e} ({', '.join(_categories(e))})" if _categories(e) else str(e) for e in elements]
     sentences = [
         f"Space group {symbol} (No. {number}), {system} crystal system.",
         f"Conventional cell: a = {lat.a:.3f} Å, b = {lat.b:.3f} Å, c = {lat.c:.3f} Å, "
         f"α = {lat.alpha:.1f}°, β = {lat.beta:.1f}°, γ = {lat.gamma:.1f}°.",
-        f"Sites in the cell: {len(s)}; density {s.density:.3f} g/cm^3; "
+        f"Sites in the cell: {len(s)}; density {density:.3f} g/cm^3; "
         f"volume per atom {s.volume / len(s):.2f} Å^3.",
         f"Elements: {', '.join(names)}.",
     ]
@@ -126,7 +126,7 @@ def _describe(s: Structure, symprec: float) -> tuple[list[str], dict[str, Any]]:
         "spacegroup_number": number,
         "crystal_system": system,
         "nsites": len(s),
-        "density": round(s.density, 4),
+        "density": round(density, 4),
         "has_transition_metal": any(e.is_transition_metal for e in elements),
         "has_alkali_metal": any(e.is_alkali for e in elements),
     }
@@ -172,8 +172,8 @@ def _example_docs() -> tuple[list[Document], int]:
     for path in sorted(_EXAMPLES.iterdir(), key=lambda p: p.name):
         name = path.name.removesuffix(".json")
         try:
-            loaded = loadfn(path)
-            structure = getattr(loaded, "final_structure", loaded)  # TransformedStructure
+            # plain dicts: Interface / TransformedStructure dicts hold the (final) structure too
+            structure = Structure.from_dict(json.loads(path.read_text(encoding="utf-8")))
             sentences, metadata = _describe(structure, _SYMPREC["example"])
         except Exception:  # whatever pymatgen cannot analyse is dropped, and counted
             failed += 1

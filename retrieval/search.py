@@ -45,9 +45,9 @@ class Hit(BaseModel):
 class Searcher:
     """Answers queries against one loaded index version with the encoder it was built with."""
 
-    def __init__(self, index: IndexVersion, encoder: MultiVectorEncoder, *, candidates: int = 100) -> None:
+    def __init__(self, index: IndexVersion, encoder: MultiVectorEncoder | None, *, candidates: int = 100) -> None:
         built = index.manifest.encoder
-        if (encoder.model_id, encoder.dim) != (built.model_id, built.dim):
+        if encoder is not None and (encoder.model_id, encoder.dim) != (built.model_id, built.dim):
             raise InvalidInput(
                 f"index {index.manifest.name!r} was built with encoder {built.model_id!r} "
                 f"({built.dim} dims), not {encoder.model_id!r} ({encoder.dim} dims)"
@@ -87,13 +87,15 @@ class Searcher:
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """``(scores, positions)`` per query, best first: the search without document lookup."""
         candidates = self._validate(queries, k, mode, candidates)
+        if self.encoder is None:
+            raise InvalidInput("this searcher has no text encoder; use rank_multivectors()")
         if mode == "dense":
             pooled = self.encoder.encode(queries, kind="query", output="pooled", show_progress_bar=progress)
             return self._dense(pooled, k)
         tokens, pooled = self.encoder.encode(queries, kind="query", output="both", show_progress_bar=progress)
         if mode == "exact":
             return [self._exact(q, k) for q in tokens]
-        muvera = self._muvera(tokens, max(k, _FUSION_DEPTH) if mode == "hybrid" else k, candidates)
+        muvera = self.rank_multivectors(tokens, max(k, _FUSION_DEPTH) if mode == "hybrid" else k, candidates)
         if mode == "muvera":
             return muvera
         dense = self._dense(pooled, _FUSION_DEPTH)
@@ -122,7 +124,10 @@ class Searcher:
             raise InvalidInput(f"index {self.index.manifest.name!r} was built without a dense index")
         return max(candidates, k)
 
-    def _muvera(self, tokens: list[np.ndarray], k: int, candidates: int):
+    def rank_multivectors(
+        self, tokens: Sequence[np.ndarray], k: int, candidates: int
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """MUVERA for encoded queries: FDE MIPS top-``candidates``, exact MaxSim, top-``k``."""
         manifest = self.index.manifest
         params = manifest.search_params or default_search_params(manifest.factory, candidates)
         _, cand = search_index(self.index.fde_index, self.fde.encode_queries(tokens), candidates, params)
