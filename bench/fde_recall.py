@@ -39,7 +39,7 @@ K = 10
 
 def overlap(found: np.ndarray, truth: np.ndarray) -> float:
     """Mean fraction of each row of ``truth`` present in the same row of ``found``."""
-    return float(np.mean([len(np.intersect1d(f, t)) / len(t) for f, t in zip(found, truth)]))
+    return round(float(np.mean([len(np.intersect1d(f, t)) / len(t) for f, t in zip(found, truth)])), 4)
 
 
 def rerank(cands: np.ndarray, exact: np.ndarray, k: int = K) -> np.ndarray:

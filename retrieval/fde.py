@@ -19,9 +19,10 @@ The repetitions are concatenated (``R * B * d_proj`` dims, 10,240 at the paper's
 R=20, k_sim=5, d_proj=16) and optionally compressed by a count sketch to
 ``final_projection_dimension`` dims.
 
-Everything runs batched: one GEMM gives the hyperplane signs and the projections of all tokens of
-a batch of documents, partition sums are one ``bincount``, and empty partitions are filled with one
-arg-min over a padded Hamming-distance tensor. There is no Python loop per document or partition.
+Everything runs batched: one GEMM gives the hyperplane signs of all tokens of a batch, a compiled
+loop (``_fde_kernels``) sums raw tokens per partition and fills empty ones, and the inner
+projection is applied to the ``R * B`` partition vectors rather than to every token (it is linear).
+There is no Python loop per document or partition.
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import sparse
 
 from matlas.errors import InvalidInput
+from retrieval._fde_kernels import aggregate
 
 __all__ = ["FDEParams", "FixedDimensionalEncoder"]
 
 _MAX_TOKENS_PER_CHUNK = 1 << 16
+_MAX_DOCS_PER_CHUNK = 4096
 
 
 class FDEParams(BaseModel):
@@ -107,10 +110,8 @@ class FixedDimensionalEncoder:
         if p.projection_dimension is not None:
             signs = rng.integers(0, 2, size=(dim, R * self.d_proj)).astype(np.float32) * 2 - 1
             self._projection = signs / np.float32(np.sqrt(self.d_proj))
-        codes = np.arange(self.num_partitions)
-        self._hamming = np.array(
-            [[bin(a ^ b).count("1") for b in codes] for a in codes], dtype=np.int8
-        )
+        parts = [self._simhash] if self._projection is None else [self._simhash, self._projection]
+        self._weights = np.ascontiguousarray(np.concatenate(parts, axis=1))
         self._sketch = None
         if p.final_projection_dimension:
             full = R * self.num_partitions * self.d_proj
@@ -162,7 +163,10 @@ class FixedDimensionalEncoder:
         start = 0
         while start < len(mats):
             stop, tokens = start, 0
-            while stop < len(mats) and (stop == start or tokens + len(mats[stop]) <= _MAX_TOKENS_PER_CHUNK):
+            while stop < len(mats) and (
+                stop == start
+                or (stop - start < _MAX_DOCS_PER_CHUNK and tokens + len(mats[stop]) <= _MAX_TOKENS_PER_CHUNK)
+            ):
                 tokens += len(mats[stop])
                 stop += 1
             out[start:stop] = self._encode_chunk(mats[start:stop], is_query=is_query)
@@ -173,44 +177,21 @@ class FixedDimensionalEncoder:
         p = self.params
         n, R, B, dp = len(mats), p.num_repetitions, self.num_partitions, self.d_proj
         k = p.num_simhash_projections
-        lengths = np.fromiter((len(m) for m in mats), dtype=np.int64, count=n)
         x = np.concatenate(mats)
-        t = len(x)
-        doc = np.repeat(np.arange(n), lengths)
-        bits = (x @ self._simhash).reshape(t, R, k) > 0
-        codes = np.zeros((t, R), dtype=np.int64)
+        starts = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum([len(m) for m in mats], out=starts[1:])
+        projected = x @ self._weights  # (T, R*k [+ R*d_proj]): hyperplane sides and projections
+        bits = projected[:, : R * k].reshape(len(x), R, k) > 0
+        codes = np.zeros((len(x), R), dtype=np.int64)
         for j in range(k):
             codes |= bits[..., j].astype(np.int64) << j
         if self._projection is None:
-            values = np.repeat(x[:, None, :], R, axis=1)
+            values = x.reshape(len(x), 1, self.dim)
         else:
-            values = (x @ self._projection).reshape(t, R, dp)
-        cell = ((doc[:, None] * R + np.arange(R)) * B + codes).ravel()  # partition cell per (t, R)
-        assign = sparse.csc_matrix(
-            (np.ones(t * R, dtype=np.float32), cell, np.arange(t * R + 1)), shape=(n * R * B, t * R)
-        )
-        fde = np.asarray(assign @ values.reshape(t * R, dp)).reshape(n, R, B, dp)
-        if not is_query:
-            counts = np.bincount(cell, minlength=n * R * B).reshape(n, R, B)
-            fde /= np.maximum(counts, 1)[..., None]
-            if p.fill_empty_partitions:
-                self._fill_empty(fde, counts, codes, values, lengths)
-        out = fde.reshape(n, -1).astype(np.float32, copy=False)
+            values = projected[:, R * k :].reshape(len(x), R, dp)
+        out = np.empty((n, R * B * dp), dtype=np.float32)
+        fill = not is_query and p.fill_empty_partitions
+        aggregate(values, starts, codes, B, not is_query, fill, out)
         if self._sketch is not None:
-            out = np.asarray((self._sketch.T @ out.T).T, dtype=np.float32)
+            return np.asarray((self._sketch.T @ out.T).T, dtype=np.float32)
         return out
-
-    def _fill_empty(self, fde, counts, codes, values, lengths) -> None:
-        """Give each empty (doc, rep, partition) the projection of the Hamming-nearest token."""
-        doc, rep, part = np.nonzero(counts == 0)
-        if len(doc) == 0:
-            return
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        width = int(lengths[doc].max())
-        pos = np.arange(width)
-        valid = pos[None, :] < lengths[doc, None]  # (empties, width)
-        token = np.where(valid, starts[doc, None] + pos[None, :], 0)
-        dist = self._hamming[codes[token, rep[:, None]], part[:, None]]  # (empties, width)
-        dist[~valid] = np.iinfo(np.int8).max
-        nearest = token[np.arange(len(doc)), dist.argmin(axis=1)]
-        fde[doc, rep, part] = values[nearest, rep]

@@ -6,30 +6,42 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["maxsim_scores", "maxsim_topk"]
+__all__ = ["maxsim_matrix", "maxsim_scores", "maxsim_topk"]
 
 
 def maxsim_scores(query: np.ndarray, documents: Sequence[np.ndarray]) -> np.ndarray:
     """Chamfer scores ``sum_i max_j <q_i, d_j>`` of one query against each document.
 
     ``query`` is ``(n_q, dim)``; each document ``(n_j, dim)`` with ``n_j >= 1`` (float16 or
-    float32). Returns ``(n_docs,)`` float32 scores; one concatenated GEMM and a segmented max.
+    float32). Returns ``(n_docs,)`` float32 scores.
 
     >>> q = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
     >>> d = [np.array([[1.0, 0.0]]), np.array([[0.6, 0.8], [0.0, 1.0]])]
     >>> maxsim_scores(q, d).tolist()
     [1.0, 1.600000023841858]
     """
-    if len(documents) == 0:
-        return np.zeros(0, dtype=np.float32)
-    query = np.asarray(query, dtype=np.float32)
+    return maxsim_matrix([query], documents)[0]
+
+
+def maxsim_matrix(queries: Sequence[np.ndarray], documents: Sequence[np.ndarray]) -> np.ndarray:
+    """Chamfer scores of every query against every document, ``(n_queries, n_docs)`` float32.
+
+    One GEMM of all query tokens against all document tokens, then a segmented max over each
+    document's tokens and a segmented sum over each query's tokens.
+    """
+    if len(documents) == 0 or len(queries) == 0:
+        return np.zeros((len(queries), len(documents)), dtype=np.float32)
     lengths = np.fromiter((len(d) for d in documents), dtype=np.int64, count=len(documents))
     if (lengths == 0).any():
         raise ValueError(f"document {int(np.argmin(lengths))} has no token vectors")
+    q_lengths = np.fromiter((len(q) for q in queries), dtype=np.int64, count=len(queries))
+    if (q_lengths == 0).any():
+        raise ValueError(f"query {int(np.argmin(q_lengths))} has no token vectors")
     tokens = np.concatenate(documents).astype(np.float32, copy=False)
-    sims = query @ tokens.T  # (n_q, total_tokens)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    return np.maximum.reduceat(sims, starts, axis=1).sum(axis=0, dtype=np.float32)
+    query_tokens = np.concatenate(queries).astype(np.float32, copy=False)
+    sims = query_tokens @ tokens.T  # (total query tokens, total doc tokens)
+    per_doc = np.maximum.reduceat(sims, np.concatenate([[0], np.cumsum(lengths)[:-1]]), axis=1)
+    return np.add.reduceat(per_doc, np.concatenate([[0], np.cumsum(q_lengths)[:-1]]), axis=0)
 
 
 def maxsim_topk(

@@ -21,7 +21,7 @@ from matlas.errors import InvalidInput
 from retrieval.encoder import MultiVectorEncoder
 from retrieval.fde import FixedDimensionalEncoder
 from retrieval.fusion import reciprocal_rank_fusion
-from retrieval.maxsim import maxsim_scores
+from retrieval.maxsim import maxsim_matrix, maxsim_scores
 
 __all__ = ["MAX_K", "Hit", "SearchMode", "Searcher"]
 
@@ -94,7 +94,7 @@ class Searcher:
             return self._dense(pooled, k)
         tokens, pooled = self.encoder.encode(queries, kind="query", output="both", show_progress_bar=progress)
         if mode == "exact":
-            return [self._exact(q, k) for q in tokens]
+            return self._exact(tokens, k)
         muvera = self.rank_multivectors(tokens, max(k, _FUSION_DEPTH) if mode == "hybrid" else k, candidates)
         if mode == "muvera":
             return muvera
@@ -143,14 +143,21 @@ class Searcher:
         scores, ids = search_index(self.index.dense_index, pooled, k)
         return [(s[i >= 0], i[i >= 0]) for s, i in zip(scores, ids)]
 
-    def _exact(self, query: np.ndarray, k: int):
-        best_scores, best_ids = np.zeros(0, np.float32), np.zeros(0, np.int64)
-        for ids, docs in self.index.tokens.iter_all():
-            scores = np.concatenate([best_scores, maxsim_scores(query, docs)])
-            pool = np.concatenate([best_ids, ids])
-            top = np.argsort(-scores, kind="stable")[:k]
-            best_scores, best_ids = scores[top], pool[top]
-        return best_scores, best_ids
+    def _exact(self, queries: list[np.ndarray], k: int, group: int = 32):
+        """Brute-force MaxSim over every document, each store chunk read once per query group."""
+        results = []
+        for g in range(0, len(queries), group):
+            batch = queries[g : g + group]
+            best_scores = np.zeros((len(batch), 0), np.float32)
+            best_ids = np.zeros((len(batch), 0), np.int64)
+            for ids, docs in self.index.tokens.iter_all(batch=256):
+                scores = np.concatenate([best_scores, maxsim_matrix(batch, docs)], axis=1)
+                pool = np.concatenate([best_ids, np.broadcast_to(ids, (len(batch), len(ids)))], axis=1)
+                top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+                best_scores = np.take_along_axis(scores, top, axis=1)
+                best_ids = np.take_along_axis(pool, top, axis=1)
+            results += list(zip(best_scores, best_ids))
+        return results
 
     def _hits(self, scores: np.ndarray, ids: np.ndarray) -> list[Hit]:
         docs = self.index.documents.get(ids)

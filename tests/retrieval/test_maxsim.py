@@ -29,3 +29,15 @@ def test_empty_inputs():
     assert maxsim_scores(np.ones((2, 3), np.float32), []).shape == (0,)
     with pytest.raises(ValueError, match="no token vectors"):
         maxsim_scores(np.ones((2, 3), np.float32), [np.zeros((0, 3), np.float32)])
+
+
+def test_matrix_equals_per_query_scores():
+    from retrieval.maxsim import maxsim_matrix
+
+    rng = np.random.default_rng(2)
+    queries = [rng.standard_normal((n, 6)).astype(np.float32) for n in (1, 4, 2)]
+    docs = [rng.standard_normal((n, 6)).astype(np.float16) for n in (3, 1, 5, 2)]
+    matrix = maxsim_matrix(queries, docs)
+    assert matrix.shape == (3, 4)
+    for row, q in zip(matrix, queries):
+        np.testing.assert_allclose(row, _naive(q, [d.astype(np.float32) for d in docs]), rtol=1e-5)
