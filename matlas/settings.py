@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     fde: FDEParams = Field(default_factory=FDEParams)
     index_factory: str = Field("Flat", description="FAISS factory string of new FDE indexes.")
     search_candidates: int = Field(100, ge=1, description="FDE candidates re-ranked by MaxSim.")
+    hash_bits: int = Field(64, description="Code length of new cross-modal hash indexes (16, 32, 64, 128).")
+    mp_snapshot: Path | None = Field(None, description="MP snapshot folder (materials.jsonl ...) for hashing and mp-ids.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     mp_api_key: SecretStr | None = Field(

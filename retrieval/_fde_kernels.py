@@ -11,8 +11,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(parallel=True, cache=True)
-def aggregate(values, starts, codes, num_partitions, average, fill, out):  # pragma: no cover - compiled
+def _aggregate(values, starts, codes, num_partitions, average, fill, out):  # pragma: no cover - compiled
     """Write each document's FDE into ``out`` ``(n, R * B * d_out)`` float32.
 
     ``values`` (T, R, d_out) projected tokens of n documents laid end to end (``starts``, n + 1
@@ -61,3 +60,7 @@ def aggregate(values, starts, codes, num_partitions, average, fill, out):  # pra
                             best, best_dist = t, dist
                     for j in range(d_out):
                         acc[b * d_out + j] = values[best, v, j]
+
+
+aggregate = numba.njit(parallel=True, cache=True)(_aggregate)
+aggregate_serial = numba.njit(cache=True)(_aggregate)  # small batches: no thread-pool wake-up

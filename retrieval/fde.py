@@ -19,10 +19,10 @@ The repetitions are concatenated (``R * B * d_proj`` dims, 10,240 at the paper's
 R=20, k_sim=5, d_proj=16) and optionally compressed by a count sketch to
 ``final_projection_dimension`` dims.
 
-Everything runs batched: one GEMM gives the hyperplane signs of all tokens of a batch, a compiled
-loop (``_fde_kernels``) sums raw tokens per partition and fills empty ones, and the inner
-projection is applied to the ``R * B`` partition vectors rather than to every token (it is linear).
-There is no Python loop per document or partition.
+Everything runs batched: one GEMM gives the hyperplane sides and the projections of all tokens of
+a batch of documents, and one compiled loop (``_fde_kernels.aggregate``, parallel over documents)
+sums or averages them per partition and fills empty partitions. There is no Python loop per
+document or partition.
 """
 
 from __future__ import annotations
@@ -34,12 +34,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import sparse
 
 from matlas.errors import InvalidInput
-from retrieval._fde_kernels import aggregate
+from retrieval._fde_kernels import aggregate, aggregate_serial
 
 __all__ = ["FDEParams", "FixedDimensionalEncoder"]
 
 _MAX_TOKENS_PER_CHUNK = 1 << 16
 _MAX_DOCS_PER_CHUNK = 4096
+_PARALLEL_MIN_DOCS = 16
 
 
 class FDEParams(BaseModel):
@@ -191,7 +192,8 @@ class FixedDimensionalEncoder:
             values = projected[:, R * k :].reshape(len(x), R, dp)
         out = np.empty((n, R * B * dp), dtype=np.float32)
         fill = not is_query and p.fill_empty_partitions
-        aggregate(values, starts, codes, B, not is_query, fill, out)
+        kernel = aggregate if n >= _PARALLEL_MIN_DOCS else aggregate_serial
+        kernel(values, starts, codes, B, not is_query, fill, out)
         if self._sketch is not None:
             return np.asarray((self._sketch.T @ out.T).T, dtype=np.float32)
         return out

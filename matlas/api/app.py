@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import matlas
-from matlas.api.routes import indexes, search
+from matlas.api.routes import crossmodal, indexes, search
 from matlas.errors import MatlasError
 from matlas.settings import Settings
 from retrieval.service import SearchService
@@ -35,4 +35,5 @@ def create_app(settings: Settings | None = None, *, search_service: SearchServic
 
     app.include_router(search.router, prefix="/v1")
     app.include_router(indexes.router, prefix="/v1")
+    app.include_router(crossmodal.router, prefix="/v1")
     return app

@@ -9,7 +9,7 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from matlas.cli import index_cmd, search_cmd, serve_cmd
+from matlas.cli import hash_cmd, index_cmd, search_cmd, serve_cmd
 from matlas.cli._common import JsonOption, console, err_console, print_json, settings_of
 from matlas.errors import MatlasError
 from matlas.settings import Settings, redacted
@@ -24,6 +24,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(index_cmd.app, name="index")
+app.add_typer(hash_cmd.app, name="hash")
 app.command("search")(search_cmd.search)
 app.add_typer(search_cmd.eval_app, name="eval")
 app.command("serve")(serve_cmd.serve)

@@ -36,7 +36,7 @@ def test_seeded_and_deterministic():
 def test_batch_equals_one_by_one():
     rng = np.random.default_rng(2)
     enc = FixedDimensionalEncoder(16, FDEParams(projection_dimension=8))
-    docs = [_unit(rng, n, 16) for n in (3, 1, 50, 9)]
+    docs = [_unit(rng, n, 16) for n in (3, 1, 50, 9) * 6]  # 24 docs: the parallel kernel
     batch = enc.encode_documents(docs)
     for i, d in enumerate(docs):
         np.testing.assert_allclose(batch[i], enc.encode_document(d), rtol=1e-5, atol=1e-6)

@@ -1,0 +1,134 @@
+"""RREH: reconstruction relations embedded hashing for semi-paired cross-modal retrieval.
+
+After Wang et al., "Reconstruction Relations Embedded Hashing for Semi-Paired Cross-Modal
+Retrieval" (2024). Inputs (rows are samples, features already mapped by :class:`Hasher`): paired
+``P_m`` ``(n_p, d_m)`` and unpaired ``Q_m`` ``(n_m, d_m)`` of modalities ``m = 1, 2``.
+
+1. Anchors: ``n_a`` rows sampled (seeded) from the *paired* data; ``A_m = P_m[anchors]`` are the
+   same items seen in each modality, so a relation to anchors means the same in both.
+2. Reconstruction relations (high-order, fixed before the loop): each unpaired row ``q`` is
+   rebuilt from its ``s`` nearest anchors of its own modality, locality-constrained::
+
+       c = argmin ||q - c' A_m||^2 + eps ||c||^2   s.t.  1'c = 1,  supp(c) = s nearest anchors
+         = G^-1 1 / (1' G^-1 1),   G = (A_s - q)(A_s - q)' + eps tr(.) I     (rows of C_m)
+
+3. Objective over the shared latent ``V_p`` ``(n_p, k)`` of the pairs, the latents ``V_m``
+   ``(n_m, k)`` of the unpaired rows, bases ``U_m`` ``(k, d_m)``, a rotation ``R`` (``R'R = I``),
+   codes ``B`` in ``{-1, 1}`` and hash projections ``W_m`` ``(d_m, k)``, with ``k = bits``::
+
+       min  sum_m alpha_m (||P_m - V_p U_m||^2 + ||Q_m - V_m U_m||^2)       collective factorization
+          + eta   sum_m ||V_m - C_m V_a||^2,   V_a = V_p[anchors]            relations embedded
+          + mu    (||B_p - V_p R||^2 + sum_m ||B_m - V_m R||^2)              latent -> codes
+          + lam   sum_m ||B^(m) - X_m W_m||^2,  X_m = [P_m; Q_m], B^(m) = [B_p; B_m]
+          + rho   (sum_m ||U_m||^2 + ||V||^2 + sum_m ||W_m||^2)
+
+4. Block-coordinate updates, each exact for its block (``H`` and ``G`` are ``(k, k)``)::
+
+       U_m   = (V_p'V_p + V_m'V_m + rho/alpha_m I)^-1 (V_p'P_m + V_m'Q_m)
+       V_m   = (alpha_m Q_m U_m' + eta C_m V_a + mu B_m R') (alpha_m U_m U_m' + (eta+mu+rho) I)^-1
+       V_p   = (sum_m alpha_m P_m U_m' + mu B_p R') H^-1,  H = sum_m alpha_m U_m U_m' + (mu+rho) I
+               on non-anchor rows; anchor rows solve the Sylvester equation
+               eta (sum_m C_m'C_m) V_a + V_a H = (same numerator)[anchors] + eta sum_m C_m'V_m
+       R     = S T'  where  V'B = S Sigma T'  (orthogonal Procrustes)
+       B_p   = sign(mu V_p R + lam sum_m P_m W_m),   B_m = sign(mu V_m R + lam Q_m W_m)   (discrete)
+       W_m   = (X_m'X_m + rho/lam I)^-1 X_m'B^(m)                                       (ridge)
+
+   ``B`` stays binary throughout (closed-form discrete step, no relaxation); the loop runs a fixed
+   number of iterations from a seeded start, so fitting is deterministic. A query ``x`` of
+   modality ``m`` is hashed out of sample as ``sign(x W_m)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from retrieval.hashing.base import Hasher, _sq_dists
+from retrieval.hashing.cmfh import ridge
+
+__all__ = ["RREH", "reconstruction_coefficients"]
+
+
+def reconstruction_coefficients(q: np.ndarray, anchors: np.ndarray, s: int, eps: float = 1e-3) -> np.ndarray:
+    """Locality-constrained affine coefficients ``(n_q, n_a)`` of rows ``q`` on their ``s`` nearest anchors.
+
+    >>> c = reconstruction_coefficients(np.array([[0.5, 0.0]]), np.array([[0.0, 0], [1, 0], [9, 9]]), 2)
+    >>> np.round(c, 3).tolist()
+    [[0.5, 0.5, 0.0]]
+    """
+    s = min(s, len(anchors))
+    near = np.argsort(_sq_dists(q, anchors), axis=1, kind="stable")[:, :s]    # (n, s)
+    diff = anchors[near] - q[:, None, :]                                        # (n, s, d)
+    gram = diff @ diff.transpose(0, 2, 1)                                       # (n, s, s)
+    gram += (eps * np.trace(gram, axis1=1, axis2=2) + 1e-12)[:, None, None] * np.eye(s)
+    w = np.linalg.solve(gram, np.ones((len(q), s, 1)))[..., 0]
+    c = np.zeros((len(q), len(anchors)))
+    np.put_along_axis(c, near, w / w.sum(1, keepdims=True), axis=1)
+    return c
+
+
+def _sylvester_sym(lam: np.ndarray, q: np.ndarray, h: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve ``M X + X H = rhs`` for symmetric PSD ``M = q diag(lam) q'`` and symmetric PD ``H``."""
+    gam, p = np.linalg.eigh(h)
+    return q @ ((q.T @ rhs @ p) / (lam[:, None] + gam[None, :])) @ p.T
+
+
+def _sign(x: np.ndarray) -> np.ndarray:
+    return np.where(x >= 0, 1.0, -1.0)
+
+
+class RREH(Hasher):
+    """Semi-paired cross-modal hashing with anchor reconstruction relations and discrete codes."""
+
+    kind = "rreh"
+
+    def __init__(self, bits: int = 64, *, anchors: int = 300, neighbours: int = 5, alpha: float = 0.5,
+                 eta: float = 1.0, mu: float = 1e-2, lam: float = 1.0, rho: float = 1e-2, iters: int = 30,
+                 **kwargs: Any) -> None:
+        super().__init__(bits, **kwargs)
+        if anchors < 2 or neighbours < 1:
+            raise ValueError(f"anchors must be >= 2 and neighbours >= 1, got {anchors!r} and {neighbours!r}")
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha (weight of the first modality) must be in (0, 1), got {alpha!r}")
+        if min(eta, mu, lam, rho) <= 0 or iters < 1:
+            raise ValueError(f"eta, mu, lam, rho must be > 0 and iters >= 1, got "
+                             f"eta={eta!r} mu={mu!r} lam={lam!r} rho={rho!r} iters={iters!r}")
+        self.n_anchors, self.neighbours, self.alpha = anchors, neighbours, alpha
+        self.eta, self.mu, self.lam, self.rho, self.iters = eta, mu, lam, rho, iters
+
+    def params(self) -> dict[str, Any]:
+        return super().params() | {"anchors": self.n_anchors, "neighbours": self.neighbours, "alpha": self.alpha,
+                                   "eta": self.eta, "mu": self.mu, "lam": self.lam, "rho": self.rho,
+                                   "iters": self.iters}
+
+    def _fit(self, paired, unpaired, rng):
+        k, eta, mu, lam, rho = self.bits, self.eta, self.mu, self.lam, self.rho
+        alphas, eye, n_p = (k * self.alpha, k * (1 - self.alpha)), np.eye(k), len(paired[0])
+        idx = np.sort(rng.choice(n_p, min(self.n_anchors, n_p), replace=False))
+        rest = np.setdiff1d(np.arange(n_p), idx)
+        coef = [reconstruction_coefficients(q, p[idx], self.neighbours) for p, q in zip(paired, unpaired)]
+        feats = [np.vstack([p, q]) for p, q in zip(paired, unpaired)]
+        ctc_val, ctc_vec = np.linalg.eigh(eta * sum(c.T @ c for c in coef))
+        r = np.linalg.qr(rng.standard_normal((k, k)))[0]
+        vp = rng.standard_normal((n_p, k))
+        vu = [c @ vp[idx] for c in coef]
+        bp, bu = _sign(vp @ r), [_sign(v @ r) for v in vu]
+        hat = [np.linalg.solve(x.T @ x + rho / lam * np.eye(x.shape[1]), x.T) for x in feats]  # ridge, cached
+        w = [hm @ np.vstack([bp, b]) for hm, b in zip(hat, bu)]
+        for _ in range(self.iters):
+            u = [ridge(np.vstack([vp, v]), x, rho / a) for v, x, a in zip(vu, feats, alphas)]
+            vu = [np.linalg.solve(a * um @ um.T + (eta + mu + rho) * eye,
+                                  (a * q @ um.T + eta * c @ vp[idx] + mu * b @ r.T).T).T
+                  for a, um, q, c, b in zip(alphas, u, unpaired, coef, bu)]
+            h = sum(a * um @ um.T for a, um in zip(alphas, u)) + (mu + rho) * eye
+            num = sum(a * p @ um.T for a, p, um in zip(alphas, paired, u)) + mu * bp @ r.T
+            vp = np.empty_like(vp)
+            vp[rest] = np.linalg.solve(h, num[rest].T).T
+            vp[idx] = _sylvester_sym(np.maximum(ctc_val, 0), ctc_vec, h, num[idx] + eta * sum(c.T @ v for c, v in zip(coef, vu)))
+            v_all, b_all = np.vstack([vp, *vu]), np.vstack([bp, *bu])
+            s, _, tt = np.linalg.svd(v_all.T @ b_all)
+            r = s @ tt
+            bp = _sign(mu * vp @ r + lam * sum(p @ wm for p, wm in zip(paired, w)))
+            bu = [_sign(mu * v @ r + lam * q @ wm) for v, q, wm in zip(vu, unpaired, w)]
+            w = [hm @ np.vstack([bp, b]) for hm, b in zip(hat, bu)]
+        return tuple(w)
