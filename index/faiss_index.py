@@ -53,7 +53,7 @@ def default_search_params(factory: str, candidates: int) -> str:
     """ParameterSpace string for a factory: HNSW efSearch and IVF nprobe sized for ``candidates``."""
     params = []
     if "HNSW" in factory:
-        params.append(f"efSearch={max(2 * candidates, 64)}")
+        params.append(f"efSearch={max(candidates + candidates // 2, 64)}")
     if m := re.search(r"IVF(\d+)", factory):
         params.append(f"nprobe={min(int(m.group(1)), 32)}")
     return ",".join(params)

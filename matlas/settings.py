@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     encode_batch_size: int = Field(32, ge=1)
     fde: FDEParams = Field(default_factory=FDEParams)
     index_factory: str = Field("Flat", description="FAISS factory string of new FDE indexes.")
-    search_candidates: int = Field(100, ge=1, description="FDE candidates re-ranked by MaxSim.")
+    search_candidates: int = Field(
+        300, ge=1, description="FDE candidates re-ranked by MaxSim (300: recall@10 0.96 of exact on SciFact)."
+    )
     hash_bits: int = Field(64, description="Code length of new cross-modal hash indexes (16, 32, 64, 128).")
     mp_snapshot: Path | None = Field(None, description="MP snapshot folder (materials.jsonl ...) for hashing and mp-ids.")
     host: str = "127.0.0.1"

@@ -37,8 +37,8 @@ def maxsim_matrix(queries: Sequence[np.ndarray], documents: Sequence[np.ndarray]
     q_lengths = np.fromiter((len(q) for q in queries), dtype=np.int64, count=len(queries))
     if (q_lengths == 0).any():
         raise ValueError(f"query {int(np.argmin(q_lengths))} has no token vectors")
-    tokens = np.concatenate(documents).astype(np.float32, copy=False)
-    query_tokens = np.concatenate(queries).astype(np.float32, copy=False)
+    tokens = np.concatenate(documents, dtype=np.float32, casting="same_kind")  # converts while copying
+    query_tokens = np.concatenate(queries, dtype=np.float32, casting="same_kind")
     sims = query_tokens @ tokens.T  # (total query tokens, total doc tokens)
     per_doc = np.maximum.reduceat(sims, np.concatenate([[0], np.cumsum(lengths)[:-1]]), axis=1)
     return np.add.reduceat(per_doc, np.concatenate([[0], np.cumsum(q_lengths)[:-1]]), axis=0)

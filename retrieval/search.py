@@ -45,7 +45,7 @@ class Hit(BaseModel):
 class Searcher:
     """Answers queries against one loaded index version with the encoder it was built with."""
 
-    def __init__(self, index: IndexVersion, encoder: MultiVectorEncoder | None, *, candidates: int = 100) -> None:
+    def __init__(self, index: IndexVersion, encoder: MultiVectorEncoder | None, *, candidates: int = 300) -> None:
         built = index.manifest.encoder
         if encoder is not None and (encoder.model_id, encoder.dim) != (built.model_id, built.dim):
             raise InvalidInput(
@@ -61,20 +61,7 @@ class Searcher:
         self, query: str, k: int = 10, *, mode: SearchMode = "muvera", candidates: int | None = None
     ) -> list[Hit]:
         """Top-``k`` hits for one query."""
-        return self.search_batch([query], k, mode=mode, candidates=candidates)[0]
-
-    def search_batch(
-        self,
-        queries: Sequence[str],
-        k: int = 10,
-        *,
-        mode: SearchMode = "muvera",
-        candidates: int | None = None,
-        progress: bool = False,
-    ) -> list[list[Hit]]:
-        """Top-``k`` hits for each query; queries are encoded in one batch."""
-        ranked = self.rank_batch(queries, k, mode=mode, candidates=candidates, progress=progress)
-        return [self._hits(scores, ids) for scores, ids in ranked]
+        return self.hits(*self.rank_batch([query], k, mode=mode, candidates=candidates)[0])
 
     def rank_batch(
         self,
@@ -159,7 +146,8 @@ class Searcher:
             results += list(zip(best_scores, best_ids))
         return results
 
-    def _hits(self, scores: np.ndarray, ids: np.ndarray) -> list[Hit]:
+    def hits(self, scores: np.ndarray, ids: np.ndarray) -> list[Hit]:
+        """Ranked hits, with their documents, for one query's ``(scores, positions)``."""
         docs = self.index.documents.get(ids)
         return [
             Hit(id=d.id, score=float(s), rank=r, title=d.title, text=d.text, metadata=d.metadata)

@@ -45,7 +45,7 @@ class SearchService:
         *,
         device: str = "auto",
         batch_size: int = 32,
-        candidates: int = 100,
+        candidates: int = 300,
         allow_paths: bool = True,
     ) -> None:
         self.indexes_dir = Path(indexes_dir)

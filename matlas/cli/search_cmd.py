@@ -54,7 +54,8 @@ def search(
         console.print(table)
         return
     qs = load_queries(queries)
-    results = searcher.search_batch([q.text for q in qs], k, mode=mode, candidates=candidates, progress=not as_json)
+    ranked = searcher.rank_batch([q.text for q in qs], k, mode=mode, candidates=candidates, progress=not as_json)
+    results = [searcher.hits(scores, ids) for scores, ids in ranked]
     run_out.parent.mkdir(parents=True, exist_ok=True)
     with open(run_out, "w") as f:
         for q, hits in zip(qs, results):

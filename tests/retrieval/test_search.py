@@ -45,7 +45,7 @@ def test_every_mode_finds_the_obvious_document(searcher, mode):
 
 def test_batch_equals_single(searcher):
     queries = ["wide band gap semiconductor", "layered 2D material"]
-    batch = searcher.search_batch(queries, k=4)
+    batch = [searcher.hits(*ranked) for ranked in searcher.rank_batch(queries, k=4)]
     assert [[h.id for h in hits] for hits in batch] == [[h.id for h in searcher.search(q, k=4)] for q in queries]
 
 
