@@ -85,3 +85,10 @@ def test_missing_index_is_reported(tmp_path):
         IndexRoot(tmp_path / "nothing").current()
     with pytest.raises(InvalidInput, match="no version"):
         IndexRoot(tmp_path / "nothing").publish("v000009")
+
+
+def test_ivf_index_is_trained_and_searchable(tmp_path, docs, encoder):
+    manifest = build_index(docs, tmp_path / "ivf", encoder, BuildParams(factory="IVF2,Flat", bm25=False), progress=False)
+    assert manifest.factory == "IVF2,Flat"
+    searcher = Searcher(open_index(tmp_path / "ivf"), encoder)
+    assert searcher.search("high temperature cuprate superconductor", k=1, candidates=16)[0].id == "ybco"
