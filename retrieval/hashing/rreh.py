@@ -84,7 +84,7 @@ class RREH(Hasher):
 
     def __init__(self, bits: int = 64, *, anchors: int = 300, neighbours: int = 5, alpha: float = 0.5,
                  eta: float = 1.0, mu: float = 1e-2, lam: float = 1.0, rho: float = 1e-2, iters: int = 30,
-                 **kwargs: Any) -> None:
+                 unpaired_weight: float | None = None, **kwargs: Any) -> None:
         super().__init__(bits, **kwargs)
         if anchors < 2 or neighbours < 1:
             raise ValueError(f"anchors must be >= 2 and neighbours >= 1, got {anchors!r} and {neighbours!r}")
@@ -94,41 +94,61 @@ class RREH(Hasher):
             raise ValueError(f"eta, mu, lam, rho must be > 0 and iters >= 1, got "
                              f"eta={eta!r} mu={mu!r} lam={lam!r} rho={rho!r} iters={iters!r}")
         self.n_anchors, self.neighbours, self.alpha = anchors, neighbours, alpha
+        if unpaired_weight is not None and unpaired_weight <= 0:
+            raise ValueError(f"unpaired_weight must be > 0 or None (auto), got {unpaired_weight!r}")
         self.eta, self.mu, self.lam, self.rho, self.iters = eta, mu, lam, rho, iters
+        self.unpaired_weight = unpaired_weight
+        self.history: list[float] = []
 
     def params(self) -> dict[str, Any]:
         return super().params() | {"anchors": self.n_anchors, "neighbours": self.neighbours, "alpha": self.alpha,
                                    "eta": self.eta, "mu": self.mu, "lam": self.lam, "rho": self.rho,
-                                   "iters": self.iters}
+                                   "iters": self.iters, "unpaired_weight": self.unpaired_weight}
 
     def _fit(self, paired, unpaired, rng):
         k, eta, mu, lam, rho = self.bits, self.eta, self.mu, self.lam, self.rho
         alphas, eye, n_p = (k * self.alpha, k * (1 - self.alpha)), np.eye(k), len(paired[0])
+        betas = [1.0 if not len(q) else (min(1.0, n_p / len(q)) if self.unpaired_weight is None else self.unpaired_weight)
+                 for q in unpaired]
         idx = np.sort(rng.choice(n_p, min(self.n_anchors, n_p), replace=False))
         rest = np.setdiff1d(np.arange(n_p), idx)
         coef = [reconstruction_coefficients(q, p[idx], self.neighbours) for p, q in zip(paired, unpaired)]
-        feats = [np.vstack([p, q]) for p, q in zip(paired, unpaired)]
-        ctc_val, ctc_vec = np.linalg.eigh(eta * sum(c.T @ c for c in coef))
+        ctc_val, ctc_vec = np.linalg.eigh(eta * sum(bt * c.T @ c for bt, c in zip(betas, coef)))
         r = np.linalg.qr(rng.standard_normal((k, k)))[0]
         vp = rng.standard_normal((n_p, k))
         vu = [c @ vp[idx] for c in coef]
         bp, bu = _sign(vp @ r), [_sign(v @ r) for v in vu]
-        hat = [np.linalg.solve(x.T @ x + rho / lam * np.eye(x.shape[1]), x.T) for x in feats]  # ridge, cached
+        # weighted ridge for W_m, cached: (P'P + beta Q'Q + rho/lam I)^-1 [P', beta Q']
+        hat = [np.linalg.solve(p.T @ p + bt * q.T @ q + rho / lam * np.eye(p.shape[1]), np.hstack([p.T, bt * q.T]))
+               for p, q, bt in zip(paired, unpaired, betas)]
         w = [hm @ np.vstack([bp, b]) for hm, b in zip(hat, bu)]
+        self.history = []
         for _ in range(self.iters):
-            u = [ridge(np.vstack([vp, v]), x, rho / a) for v, x, a in zip(vu, feats, alphas)]
-            vu = [np.linalg.solve(a * um @ um.T + (eta + mu + rho) * eye,
-                                  (a * q @ um.T + eta * c @ vp[idx] + mu * b @ r.T).T).T
-                  for a, um, q, c, b in zip(alphas, u, unpaired, coef, bu)]
+            u = [np.linalg.solve(vp.T @ vp + bt * v.T @ v + rho / a * eye, vp.T @ p + bt * v.T @ q)
+                 for v, p, q, a, bt in zip(vu, paired, unpaired, alphas, betas)]
+            vu = [np.linalg.solve(bt * (a * um @ um.T + (eta + mu) * eye) + rho * eye,
+                                  (bt * (a * q @ um.T + eta * c @ vp[idx] + mu * b @ r.T)).T).T
+                  for a, um, q, c, b, bt in zip(alphas, u, unpaired, coef, bu, betas)]
             h = sum(a * um @ um.T for a, um in zip(alphas, u)) + (mu + rho) * eye
             num = sum(a * p @ um.T for a, p, um in zip(alphas, paired, u)) + mu * bp @ r.T
             vp = np.empty_like(vp)
             vp[rest] = np.linalg.solve(h, num[rest].T).T
-            vp[idx] = _sylvester_sym(np.maximum(ctc_val, 0), ctc_vec, h, num[idx] + eta * sum(c.T @ v for c, v in zip(coef, vu)))
-            v_all, b_all = np.vstack([vp, *vu]), np.vstack([bp, *bu])
-            s, _, tt = np.linalg.svd(v_all.T @ b_all)
+            vp[idx] = _sylvester_sym(np.maximum(ctc_val, 0), ctc_vec, h,
+                                     num[idx] + eta * sum(bt * c.T @ v for bt, c, v in zip(betas, coef, vu)))
+            s, _, tt = np.linalg.svd(vp.T @ bp + sum(bt * v.T @ b for bt, v, b in zip(betas, vu, bu)))
             r = s @ tt
             bp = _sign(mu * vp @ r + lam * sum(p @ wm for p, wm in zip(paired, w)))
             bu = [_sign(mu * v @ r + lam * q @ wm) for v, q, wm in zip(vu, unpaired, w)]
             w = [hm @ np.vstack([bp, b]) for hm, b in zip(hat, bu)]
+            self.history.append(self._objective(paired, unpaired, betas, alphas, coef, idx, u, vp, vu, r, bp, bu, w))
         return tuple(w)
+
+    def _objective(self, paired, unpaired, betas, alphas, coef, idx, u, vp, vu, r, bp, bu, w) -> float:
+        """The documented objective at the current iterate (tracked in ``history``; must not increase)."""
+        sq = lambda x: float((x * x).sum())  # noqa: E731
+        eta, mu, lam, rho = self.eta, self.mu, self.lam, self.rho
+        total = mu * sq(bp - vp @ r) + rho * (sq(vp) + sum(sq(um) + sq(v) + sq(wm) for um, v, wm in zip(u, vu, w)))
+        for p, q, bt, a, c, um, v, b, wm in zip(paired, unpaired, betas, alphas, coef, u, vu, bu, w):
+            total += a * (sq(p - vp @ um) + bt * sq(q - v @ um)) + eta * bt * sq(v - c @ vp[idx])
+            total += mu * bt * sq(b - v @ r) + lam * (sq(bp - p @ wm) + bt * sq(b - q @ wm))
+        return total
