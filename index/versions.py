@@ -58,7 +58,7 @@ class IndexRoot:
         try:
             name = (self.path / "CURRENT").read_text().strip()
         except FileNotFoundError:
-            raise IndexNotFound(f"no index at {self.path} (build one with 'matlas index build')") from None
+            raise IndexNotFound(f"no index at {self.path}: nothing has been built there yet") from None
         if not (self.versions_dir / name / "manifest.json").is_file():
             raise IndexNotFound(f"{self.path}: CURRENT names a missing version {name!r}")
         return name
