@@ -118,3 +118,17 @@ def test_structure_features():
 def test_text_features_refuse_blank():
     with pytest.raises(InvalidInput, match=r"\[1\]"):
         text_features(["ok", "  "], encoder=None)
+
+
+@pytest.mark.parametrize("weight", [None, 1.0])
+def test_rreh_objective_never_increases(views, weight):
+    h = _fit_half(RREH(16, modalities=MODS, anchors=40, iters=8, kernel=30, unpaired_weight=weight), views)
+    hist = np.asarray(h.history)
+    assert len(hist) == 8 and np.all(np.diff(hist) <= 1e-9 * hist[0])
+
+
+def test_rreh_rejects_bad_weights():
+    with pytest.raises(ValueError):
+        RREH(16, unpaired_weight=0.0)
+    with pytest.raises(ValueError):
+        RREH(16, warm=-1)
