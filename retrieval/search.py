@@ -85,10 +85,10 @@ class Searcher:
         muvera = self.rank_multivectors(tokens, max(k, _FUSION_DEPTH) if mode == "hybrid" else k, candidates)
         if mode == "muvera":
             return muvera
-        dense = self._dense(pooled, _FUSION_DEPTH)
+        dense = self._dense(pooled, _FUSION_DEPTH) if self.index.dense_index is not None else None
         fused = []
         for i, query in enumerate(queries):
-            lists = [muvera[i][1], dense[i][1]]
+            lists = [muvera[i][1]] + ([dense[i][1]] if dense is not None else [])
             if self.index.bm25 is not None:
                 lists.append(self.index.bm25.search(query, _FUSION_DEPTH)[1])
             scores, ids = reciprocal_rank_fusion(lists)

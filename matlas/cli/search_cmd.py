@@ -62,7 +62,10 @@ def search(
             for h in hits:
                 f.write(f"{q.id}\tQ0\t{h.id}\t{h.rank}\t{h.score:.6f}\tmatlas-{mode}\n")
     summary = {"queries": len(qs), "run": str(run_out), "mode": mode, "k": k}
-    print_json(summary) if as_json else console.print(f"wrote {len(qs)} rankings to {run_out}")
+    if as_json:
+        print_json(summary)
+    else:
+        console.print(f"wrote {len(qs)} rankings to {run_out}")
 
 
 eval_app = typer.Typer(help="Evaluate retrieval runs (and, later, agents).")

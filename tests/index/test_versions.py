@@ -92,3 +92,11 @@ def test_ivf_index_is_trained_and_searchable(tmp_path, docs, encoder):
     assert manifest.factory == "IVF2,Flat"
     searcher = Searcher(open_index(tmp_path / "ivf"), encoder)
     assert searcher.search("high temperature cuprate superconductor", k=1, candidates=16)[0].id == "ybco"
+
+
+def test_hybrid_fuses_what_the_index_has(tmp_path, docs, encoder):
+    build_index(docs, tmp_path / "lean", encoder, BuildParams(dense=False, bm25=False), progress=False)
+    searcher = Searcher(open_index(tmp_path / "lean"), encoder)
+    assert searcher.search("cuprate superconductor", k=1, mode="hybrid")[0].id == "ybco"
+    with pytest.raises(InvalidInput, match="without a dense index"):
+        searcher.search("magnet", mode="dense")
