@@ -38,7 +38,7 @@ def _protocol(x1, x2, y1, y2, train_pairs, queries, db1, db2, mods, bits_list, s
     """mAP rows: queries are pair indices; db1/db2 retrieval rows of each modality; unpaired = the rest."""
     rng = np.random.default_rng(seed)
     perm = rng.permutation(len(train_pairs))
-    half, rest = train_pairs[np.sort(perm[: len(perm) // 2])], train_pairs[np.sort(perm[len(perm) // 2:])]
+    half = train_pairs[np.sort(perm[: len(perm) // 2])]
     rows = []
     for bits in bits_list:
         for name, (hasher, use) in _methods(bits, mods).items():

@@ -12,24 +12,22 @@ This is the only module that calls ``faiss.write_index_binary`` / ``faiss.read_i
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from index.manifest import VersionManifest
 from index.versions import IndexRoot
-from matlas.errors import IndexNotFound, InvalidInput
+from matlas.errors import InvalidInput
 
 __all__ = ["BINARY_FACTORIES", "BinaryIndexManifest", "build_binary_index", "open_binary_version",
            "publish_binary_version", "read_index_binary", "search_binary", "to_gpu", "write_index_binary"]
 
-FORMAT_VERSION = 1
 BINARY_FACTORIES = ("BFlat", "BHash<b>", "BMultiHash<m>x<b>")
 _HASH = re.compile(r"^BHash(\d+)$")
 _MULTI = re.compile(r"^BMultiHash(\d+)x(\d+)$")
@@ -113,13 +111,9 @@ def read_index_binary(path: Path) -> faiss.IndexBinary:
     return faiss.read_index_binary(str(path))
 
 
-class BinaryIndexManifest(BaseModel):
+class BinaryIndexManifest(VersionManifest):
     """``manifest.json`` of a binary index version: one named FAISS binary index per part."""
 
-    format_version: int = Field(FORMAT_VERSION, description="On-disk format of this directory.")
-    name: str = Field(description="Index name (the folder name of the index root).")
-    version: str = Field(description="Version directory name, e.g. 'v000003'.")
-    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
     bits: int = Field(description="Code length in bits.")
     factory: str = Field(description="Binary factory string of every part ('BFlat', 'BHash16', ...).")
     parts: dict[str, int] = Field(description="Part name -> number of codes; file '<part>.bidx'.")
@@ -140,15 +134,12 @@ def publish_binary_version(root: Path | str, parts: dict[str, faiss.IndexBinary]
             write_extra(tmp)
         manifest = BinaryIndexManifest(name=index_root.name, version=version, bits=next(iter(parts.values())).d,
                                        factory=factory, parts={k: p.ntotal for k, p in parts.items()}, meta=meta or {})
-        (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n")
+        manifest.write(tmp)
     return manifest
 
 
 def open_binary_version(root: Path | str) -> tuple[BinaryIndexManifest, dict[str, faiss.IndexBinary], Path]:
     """``(manifest, parts, directory)`` of the serving version; ``IndexNotFound`` if none."""
     directory = IndexRoot(root).current_path()
-    data = json.loads((directory / "manifest.json").read_text())
-    if data.get("format_version") != FORMAT_VERSION or "parts" not in data:
-        raise IndexNotFound(f"{directory} is not a binary index version (format {data.get('format_version')!r})")
-    manifest = BinaryIndexManifest.model_validate(data)
+    manifest = BinaryIndexManifest.read(directory)
     return manifest, {p: read_index_binary(directory / f"{p}.bidx") for p in manifest.parts}, directory

@@ -118,7 +118,8 @@ def append_documents(
     old = base.manifest
     if encoder.model_id != old.encoder.model_id or encoder.dim != old.encoder.dim:
         raise InvalidInput(f"index was built with encoder {old.encoder.model_id!r}, not {encoder.model_id!r}")
-    existing = {d.id for d in base.documents}
+    old_docs = list(base.documents)  # read once: ids to check, texts for BM25
+    existing = {d.id for d in old_docs}
     clash = [d.id for d in docs if d.id in existing]
     if clash or len({d.id for d in docs}) != len(docs):
         raise InvalidInput(f"document ids already in the index or repeated: {sorted(set(clash))[:5]}")
@@ -138,7 +139,7 @@ def append_documents(
             dense.add(pooled)
             write_index(dense, tmp / "dense.faiss")
         if old.bm25:
-            BM25Index.build([d.content for d in base.documents] + [d.content for d in docs]).save(tmp / "bm25")
+            BM25Index.build([d.content for d in [*old_docs, *docs]]).save(tmp / "bm25")
         manifest = old.model_copy(
             update={
                 "version": name,

@@ -6,11 +6,14 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from typing import Self
 
+from pydantic import BaseModel, Field, ValidationError
+
+from matlas.errors import IndexNotFound
 from retrieval.fde import FDEParams
 
-__all__ = ["FORMAT_VERSION", "EncoderInfo", "IndexManifest"]
+__all__ = ["FORMAT_VERSION", "EncoderInfo", "IndexManifest", "VersionManifest"]
 
 FORMAT_VERSION = 1
 
@@ -23,14 +26,36 @@ class EncoderInfo(BaseModel):
     max_length: int = Field(description="Tokens kept per text; longer texts are truncated.")
 
 
-class IndexManifest(BaseModel):
-    """Everything needed to read, search and reproduce one index version."""
+class VersionManifest(BaseModel):
+    """What every version's ``manifest.json`` holds, and how it is written and read."""
 
     format_version: int = Field(FORMAT_VERSION, description="On-disk format of this directory.")
     name: str = Field(description="Index name (the folder name of the index root).")
     version: str = Field(description="Version directory name, e.g. 'v000003'.")
-    parent: str | None = Field(None, description="Version this one appended to, if any.")
     created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def write(self, directory: Path) -> None:
+        """Write ``manifest.json`` into ``directory``."""
+        (directory / "manifest.json").write_text(self.model_dump_json(indent=2) + "\n")
+
+    @classmethod
+    def read(cls, directory: Path) -> Self:
+        """Read and validate ``directory/manifest.json``; ``IndexNotFound`` if it is not one of ``cls``."""
+        data = json.loads((directory / "manifest.json").read_text())
+        if data.get("format_version") != FORMAT_VERSION:
+            raise IndexNotFound(
+                f"{directory}: index format {data.get('format_version')!r} is not supported (expected {FORMAT_VERSION})"
+            )
+        try:
+            return cls.model_validate(data)
+        except ValidationError:
+            raise IndexNotFound(f"{directory} does not hold a {cls.__name__}") from None
+
+
+class IndexManifest(VersionManifest):
+    """Everything needed to read, search and reproduce one float (MUVERA) index version."""
+
+    parent: str | None = Field(None, description="Version this one appended to, if any.")
     encoder: EncoderInfo
     fde: FDEParams = Field(description="MUVERA FDE parameters, seed included.")
     fde_dim: int = Field(description="Dimension of the FDE vectors in the FAISS index.")
@@ -42,17 +67,3 @@ class IndexManifest(BaseModel):
     corpus_sha256: str = Field(description="SHA-256 chained over the documents, in id order.")
     dense: bool = Field(True, description="A pooled single-vector index is present.")
     bm25: bool = Field(True, description="A BM25 index is present.")
-
-    def write(self, directory: Path) -> None:
-        """Write ``manifest.json`` into ``directory``."""
-        (directory / "manifest.json").write_text(self.model_dump_json(indent=2) + "\n")
-
-    @classmethod
-    def read(cls, directory: Path) -> IndexManifest:
-        """Read and validate ``directory/manifest.json``."""
-        data = json.loads((directory / "manifest.json").read_text())
-        if data.get("format_version") != FORMAT_VERSION:
-            raise ValueError(
-                f"index format {data.get('format_version')} is not supported (expected {FORMAT_VERSION})"
-            )
-        return cls.model_validate(data)

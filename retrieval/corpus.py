@@ -16,22 +16,27 @@ from matlas.errors import InvalidInput
 __all__ = ["Document", "Query", "chain_checksum", "load_corpus", "load_qrels", "load_queries"]
 
 
-class Document(BaseModel):
-    """One corpus document (BEIR: ``_id``, ``title``, ``text``, optional ``metadata``)."""
+class _Record(BaseModel):
+    """A BEIR line: an ``_id`` (or ``id``; integers become strings) and fields of its kind."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     id: str = Field(
         validation_alias=AliasChoices("_id", "id"), serialization_alias="_id", min_length=1
     )
-    title: str = ""
-    text: str = ""
-    metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("id", mode="before")
     @classmethod
     def _id_to_str(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
+
+
+class Document(_Record):
+    """One corpus document (BEIR: ``_id``, ``title``, ``text``, optional ``metadata``)."""
+
+    title: str = ""
+    text: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def content(self) -> str:
@@ -39,18 +44,10 @@ class Document(BaseModel):
         return f"{self.title}. {self.text}" if self.title and self.text else (self.title or self.text)
 
 
-class Query(BaseModel):
+class Query(_Record):
     """One query (BEIR: ``_id``, ``text``)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
-
-    id: str = Field(validation_alias=AliasChoices("_id", "id"), min_length=1)
     text: str = Field(min_length=1)
-
-    @field_validator("id", mode="before")
-    @classmethod
-    def _id_to_str(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) else value
 
 
 def _read_jsonl(path: Path, model: type[BaseModel]) -> Iterator[Any]:

@@ -22,7 +22,9 @@ __all__ = ["SearchService", "resolve_index"]
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def resolve_index(index: str | Path, indexes_dir: Path, *, allow_paths: bool = True) -> IndexRoot:
+def resolve_index(
+    index: str | Path, indexes_dir: Path, *, allow_paths: bool = True, must_exist: bool = True
+) -> IndexRoot:
     """An index given as a name under ``indexes_dir``, or (``allow_paths``) as a directory path."""
     text = str(index)
     if allow_paths and ("/" in text or Path(text).is_dir()):
@@ -31,7 +33,7 @@ def resolve_index(index: str | Path, indexes_dir: Path, *, allow_paths: bool = T
         root = IndexRoot(indexes_dir / text)
     else:
         raise InvalidInput(f"invalid index name {text!r}: use letters, digits, '-' and '_'")
-    if not root.exists():
+    if must_exist and not root.exists():
         raise IndexNotFound(f"unknown index {text!r}: no built index at {root.path}")
     return root
 

@@ -15,7 +15,9 @@ IndexOption = typer.Option("crossmodal", "--index", help="Cross-modal index dire
 
 
 def _root(ctx: typer.Context, value: str) -> Path:
-    return Path(value) if "/" in value or Path(value).is_dir() else settings_of(ctx).indexes_dir / value
+    from retrieval.service import resolve_index
+
+    return resolve_index(value, settings_of(ctx).indexes_dir, must_exist=False).path
 
 
 def _snapshot(ctx: typer.Context, value: Path | None) -> Path | None:

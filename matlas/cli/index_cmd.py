@@ -16,10 +16,6 @@ CorpusOption = typer.Option(..., "--corpus", help="BEIR corpus.jsonl (_id, title
 IndexOption = typer.Option(..., "--index", help="Index directory, or a name under the index root.")
 
 
-def _index_dir(ctx: typer.Context, value: str) -> Path:
-    return Path(value) if "/" in value or Path(value).is_dir() else settings_of(ctx).indexes_dir / value
-
-
 @app.command("build")
 def build(
     ctx: typer.Context,
@@ -40,6 +36,7 @@ def build(
     from index.build import BuildParams, build_index
     from retrieval.corpus import load_corpus
     from retrieval.encoder import MultiVectorEncoder
+    from retrieval.service import resolve_index
 
     settings = settings_of(ctx)
     overrides = {"num_repetitions": reps, "num_simhash_projections": ksim, "projection_dimension": dproj,
@@ -51,7 +48,8 @@ def build(
     docs = load_corpus(corpus)
     encoder = MultiVectorEncoder(model or settings.encoder_model, device=settings.device, batch_size=settings.encode_batch_size)
     params = BuildParams(fde=fde, factory=factory or settings.index_factory, dense=dense, bm25=bm25)
-    manifest = build_index(docs, _index_dir(ctx, out), encoder, params, progress=not as_json)
+    root = resolve_index(out, settings.indexes_dir, must_exist=False)
+    manifest = build_index(docs, root.path, encoder, params, progress=not as_json)
     _report(manifest, as_json)
 
 

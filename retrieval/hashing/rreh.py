@@ -57,7 +57,6 @@ from typing import Any
 
 import numpy as np
 from retrieval.hashing.base import Hasher, _sq_dists
-from retrieval.hashing.cmfh import ridge
 
 __all__ = ["RREH", "reconstruction_coefficients"]
 
@@ -123,7 +122,7 @@ class RREH(Hasher):
 
     def _fit(self, paired, unpaired, rng):
         k, eta, mu, lam, rho = self.bits, self.eta, self.mu, self.lam, self.rho
-        alphas, eye, n_p = (k * self.alpha, k * (1 - self.alpha)), np.eye(k), len(paired[0])
+        alphas, n_p = (k * self.alpha, k * (1 - self.alpha)), len(paired[0])
         betas = [1.0 if not len(q) else (min(1.0, n_p / len(q)) if self.unpaired_weight is None else self.unpaired_weight)
                  for q in unpaired]
         idx = np.sort(rng.choice(n_p, min(self.n_anchors, n_p), replace=False))
