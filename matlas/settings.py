@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +37,21 @@ class Settings(BaseSettings):
     mp_snapshot: Path | None = Field(None, description="MP snapshot folder (materials.jsonl ...) for hashing and mp-ids.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    mp_db: Path | None = Field(None, description="SQLite MP snapshot served offline; default HOME/mp.sqlite.")
+    mp_endpoint: str | None = Field(
+        None, description="MP REST endpoint; default the live MP with a key, else the embedded snapshot server."
+    )
+    llm_backend: Literal["auto", "openai", "hf", "scripted"] = Field(
+        "auto", description="auto: an OpenAI-compatible endpoint when llm_base_url or a key is set, else hf."
+    )
+    llm_model: str = Field("gpt-4o-mini", description="Model name at the endpoint, or HF path / hub id / GGUF file.")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL (vLLM, llama.cpp, Ollama, matlas).")
+    llm_quantization: Literal["none", "int8", "rtn4", "awq4"] = Field("none", description="Weights of hosted HF models.")
+    llm_max_tokens: int = Field(1024, ge=1)
+    sessions_backend: Literal["sqlite", "redis"] = Field("sqlite", description="Where chat sessions persist.")
+    redis_url: str | None = Field(None, description="Redis for sessions, locks and token streams (redis://host:6379/0).")
+    broker_url: str | None = Field(None, description="Celery broker; unset runs tasks in-process (embedded default).")
+    rebuild_every_s: float = Field(3600.0, gt=0, description="Beat period of scheduled index rebuilds.")
     mp_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("MATLAS_MP_API_KEY", "MP_API_KEY")
     )
@@ -48,6 +63,11 @@ class Settings(BaseSettings):
     def indexes_dir(self) -> Path:
         """Where named indexes live."""
         return self.index_root or self.home / "indexes"
+
+    @property
+    def mp_db_path(self) -> Path:
+        """The SQLite MP snapshot file."""
+        return self.mp_db or self.home / "mp.sqlite"
 
 
 def redacted(settings: Settings) -> dict[str, Any]:

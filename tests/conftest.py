@@ -59,3 +59,34 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present (users clone only the project)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A real redis-server for the session (skips where it is not installed; CI installs it)."""
+    from tests._support.redis_server import RedisServer
+
+    try:
+        server = RedisServer(tmp_path_factory.mktemp("redis"))
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The session Redis, flushed for this test."""
+    import redis
+
+    redis.Redis.from_url(redis_server.url).flushdb()
+    return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory) -> Path:
+    """A tiny random Qwen2 causal LM with a ChatML tokenizer, saved like a hub model."""
+    from tests._support.tiny_lm import make_tiny_causal_lm
+
+    return make_tiny_causal_lm(tmp_path_factory.mktemp("tiny-qwen2"))

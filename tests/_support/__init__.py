@@ -1,0 +1,1 @@
+"""Test-only builders shared by the suites (tiny models, local servers)."""
