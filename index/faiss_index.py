@@ -62,7 +62,9 @@ def default_search_params(factory: str, candidates: int) -> str:
 def search_index(index: faiss.Index, queries: np.ndarray, k: int, params: str = "") -> tuple[np.ndarray, np.ndarray]:
     """``(scores, ids)`` each ``(n, k)``; ids are ``-1`` where fewer than ``k`` exist."""
     if params:
-        faiss.ParameterSpace().set_index_parameters(index, params)
+        on_gpu = hasattr(faiss, "GpuIndex") and isinstance(index, faiss.GpuIndex)
+        space = faiss.GpuParameterSpace() if on_gpu else faiss.ParameterSpace()
+        space.set_index_parameters(index, params)
     return index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import faiss
 
+from gpu.faiss_gpu import to_gpu
 from index.faiss_index import read_index
 from index.manifest import IndexManifest
 from index.stores import DocumentStore, TokenStore
@@ -35,10 +36,10 @@ class IndexVersion:
         return cls(
             path=path,
             manifest=manifest,
-            fde_index=read_index(path / "fde.faiss"),
+            fde_index=to_gpu(read_index(path / "fde.faiss")),
             tokens=TokenStore(path, manifest.shards),
             documents=DocumentStore(path, manifest.shards),
-            dense_index=read_index(path / "dense.faiss") if manifest.dense else None,
+            dense_index=to_gpu(read_index(path / "dense.faiss")) if manifest.dense else None,
             bm25=BM25Index.load(path / "bm25") if manifest.bm25 else None,
         )
 

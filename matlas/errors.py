@@ -32,3 +32,9 @@ class UpstreamError(MatlasError):
     """A service matlas depends on (Materials Project, an LLM endpoint, Redis) failed."""
 
     status_code = 502
+
+
+class SessionNotFound(MatlasError, LookupError):
+    """A chat session id that no session store holds."""
+
+    status_code = 404

@@ -10,14 +10,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from retrieval.fde import FDEParams
 
-__all__ = ["Settings", "redacted"]
+__all__ = ["Settings", "redacted", "scrub"]
 
 
 class Settings(BaseSettings):
     """Everything configurable; nested values use ``__`` (``MATLAS_FDE__NUM_REPETITIONS=10``)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="MATLAS_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+        env_prefix="MATLAS_", env_nested_delimiter="__", env_file=".env", extra="ignore",
+        populate_by_name=True,
     )
 
     home: Path = Field(Path("var"), description="Data directory (indexes, sessions, caches).")
@@ -44,7 +45,9 @@ class Settings(BaseSettings):
     llm_backend: Literal["auto", "openai", "hf", "scripted"] = Field(
         "auto", description="auto: an OpenAI-compatible endpoint when llm_base_url or a key is set, else hf."
     )
-    llm_model: str = Field("gpt-4o-mini", description="Model name at the endpoint, or HF path / hub id / GGUF file.")
+    llm_model: str | None = Field(
+        None, description="Model at the endpoint (default gpt-4o-mini), or HF path / hub id / .gguf (default SmolLM2-135M)."
+    )
     llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL (vLLM, llama.cpp, Ollama, matlas).")
     llm_quantization: Literal["none", "int8", "rtn4", "awq4"] = Field("none", description="Weights of hosted HF models.")
     llm_max_tokens: int = Field(1024, ge=1)
@@ -52,6 +55,10 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, description="Redis for sessions, locks and token streams (redis://host:6379/0).")
     broker_url: str | None = Field(None, description="Celery broker; unset runs tasks in-process (embedded default).")
     rebuild_every_s: float = Field(3600.0, gt=0, description="Beat period of scheduled index rebuilds.")
+    rebuild_indexes: list[str] = Field(["materials"], description="Indexes beat rebuilds (JSON list in the env).")
+    rebuild_keep_versions: int = Field(5, ge=1, description="Newest versions a rebuild keeps for rollback.")
+    rebuild_lock_ttl_s: float = Field(60.0, gt=0, description="TTL of a rebuild's Redis lock, renewed while it runs.")
+    task_time_limit_s: float = Field(3600.0, gt=0, description="Hard limit of a task; the soft limit is 90 % of it.")
     mp_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("MATLAS_MP_API_KEY", "MP_API_KEY")
     )
@@ -75,3 +82,15 @@ def redacted(settings: Settings) -> dict[str, Any]:
     data = settings.model_dump(mode="json")
     data["indexes_dir"] = str(settings.indexes_dir)
     return data
+
+
+def scrub(text: str, settings: Settings) -> str:
+    """``text`` with the configured secrets replaced by ``'**********'`` (for errors and logs).
+
+    >>> scrub("key sk-123 rejected", Settings(llm_api_key="sk-123"))
+    'key ********** rejected'
+    """
+    for secret in (settings.mp_api_key, settings.llm_api_key):
+        if secret is not None and secret.get_secret_value():
+            text = text.replace(secret.get_secret_value(), "**********")
+    return text

@@ -6,7 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import matlas
-from matlas.api.routes import crossmodal, indexes, search
+from agents.sessions import ChatService
+from matlas.api.routes import chat, crossmodal, indexes, openai, search, tasks
 from matlas.errors import MatlasError
 from matlas.settings import Settings
 from retrieval.service import SearchService
@@ -14,7 +15,10 @@ from retrieval.service import SearchService
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings | None = None, *, search_service: SearchService | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, search_service: SearchService | None = None,
+    chat_service: ChatService | None = None,
+) -> FastAPI:
     """Build the API app around one settings object (read from the environment if not given)."""
     settings = settings or Settings()
     app = FastAPI(title="matlas", version=matlas.__version__, description="Retrieval and agent services for materials science.")
@@ -23,6 +27,7 @@ def create_app(settings: Settings | None = None, *, search_service: SearchServic
         settings.indexes_dir, device=settings.device, batch_size=settings.encode_batch_size,
         candidates=settings.search_candidates, allow_paths=False,
     )
+    app.state.chat = chat_service or ChatService(settings)
 
     @app.exception_handler(MatlasError)
     async def _matlas_error(request: Request, exc: MatlasError) -> JSONResponse:
@@ -36,4 +41,7 @@ def create_app(settings: Settings | None = None, *, search_service: SearchServic
     app.include_router(search.router, prefix="/v1")
     app.include_router(indexes.router, prefix="/v1")
     app.include_router(crossmodal.router, prefix="/v1")
+    app.include_router(chat.router, prefix="/v1")
+    app.include_router(openai.router, prefix="/v1")
+    app.include_router(tasks.router, prefix="/v1")
     return app

@@ -11,7 +11,7 @@ from rich.console import Console
 from matlas.settings import Settings
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one-line errors stay one line when piped
 
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
 

@@ -68,7 +68,7 @@ def search(
         console.print(f"wrote {len(qs)} rankings to {run_out}")
 
 
-eval_app = typer.Typer(help="Evaluate retrieval runs (and, later, agents).")
+eval_app = typer.Typer(help="Evaluate retrieval runs (matlas eval --index ...) and the chat agent (matlas eval agent).")
 
 
 @eval_app.callback(invoke_without_command=True)

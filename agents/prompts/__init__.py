@@ -1,0 +1,1 @@
+"""Prompts of the supervisor and the experts, kept in the repository (nothing is pulled from a hub)."""

@@ -1,0 +1,45 @@
+"""Electronic expert: band gaps from MP's electronic structure endpoint, dielectric constants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.tools import BaseTool
+
+from agents.artifacts import ArtifactStore
+from agents.tools._common import make_tool
+from agents.tools._mp import MaterialQuery, material_ids_for, mp_search, results
+from matlas.settings import Settings
+
+__all__ = ["electronic_tools"]
+
+BAND_FIELDS = ["material_id", "formula_pretty", "band_gap", "is_gap_direct", "is_metal", "cbm", "vbm", "efermi",
+               "magnetic_ordering"]
+DIELECTRIC_FIELDS = ["material_id", "formula_pretty", "e_total", "e_ionic", "e_electronic", "n", "total"]
+
+
+def electronic_tools(settings: Settings, artifacts: ArtifactStore) -> list[BaseTool]:
+    """The electronic expert's tools; dielectric tensors are stored in ``artifacts`` and returned as handles."""
+
+    def get_band_structure_summary(args: MaterialQuery) -> dict[str, Any]:
+        records, more = mp_search(settings, "electronic_structure", fields=BAND_FIELDS, limit=args.limit,
+                                  **args.criteria())
+        return results(records, more, "electronic structure document", args.criteria())
+
+    def get_dielectric(args: MaterialQuery) -> dict[str, Any]:
+        ids = material_ids_for(settings, args)
+        records, more = mp_search(settings, "dielectric", fields=DIELECTRIC_FIELDS, limit=args.limit, material_ids=ids)
+        for record in records:
+            if tensor := record.pop("total", None):
+                record["total_tensor"] = artifacts.put_array(tensor, {
+                    "material_id": record["material_id"], "quantity": "total dielectric tensor", "units": "ε0"})
+        return results(records, more, "dielectric document", args.criteria())
+
+    return [
+        make_tool(get_band_structure_summary, name="get_band_structure_summary", args_schema=MaterialQuery,
+                  description="Electronic structure of materials by MP ids or formulas: band gap (eV, PBE), direct "
+                  "or indirect gap, metallicity, band edges (CBM, VBM) and Fermi energy (eV)."),
+        make_tool(get_dielectric, name="get_dielectric", args_schema=MaterialQuery,
+                  description="Dielectric properties of materials by MP ids or formulas: total, ionic and electronic "
+                  "polycrystalline dielectric constants and refractive index; the total tensor as a handle."),
+    ]

@@ -1,0 +1,40 @@
+"""Magnetism expert: ordering and magnetization from MP's magnetism endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.tools import BaseTool
+
+from agents.artifacts import ArtifactStore
+from agents.tools._common import make_tool
+from agents.tools._mp import MaterialQuery, material_ids_for, mp_search, results
+from matlas.settings import Settings
+
+__all__ = ["magnetism_tools"]
+
+FIELDS = [
+    "material_id", "formula_pretty", "ordering", "is_magnetic", "total_magnetization",
+    "total_magnetization_normalized_formula_units", "total_magnetization_normalized_vol", "num_magnetic_sites",
+    "num_unique_magnetic_sites", "types_of_magnetic_species", "magmoms",
+]
+
+
+def magnetism_tools(settings: Settings, artifacts: ArtifactStore) -> list[BaseTool]:
+    """The magnetism expert's tools; per-site moments are stored in ``artifacts`` and returned as handles."""
+
+    def get_magnetism(args: MaterialQuery) -> dict[str, Any]:
+        ids = material_ids_for(settings, args)
+        records, more = mp_search(settings, "magnetism", fields=FIELDS, limit=args.limit, material_ids=ids)
+        for record in records:
+            if magmoms := record.pop("magmoms", None):
+                record["magmoms"] = artifacts.put_array(magmoms, {
+                    "material_id": record["material_id"], "quantity": "site magnetic moments", "units": "μB"})
+        return results(records, more, "magnetism document", args.criteria())
+
+    return [make_tool(
+        get_magnetism, name="get_magnetism", args_schema=MaterialQuery,
+        description="Magnetic properties of materials by MP ids or formulas: ordering (NM, FM, AFM, FiM), total "
+        "magnetization (μB per cell, per formula unit, per Å³), magnetic sites and species; site moments as a "
+        "handle.",
+    )]

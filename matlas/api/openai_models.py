@@ -1,0 +1,172 @@
+"""Wire models of the OpenAI-compatible API: chat completions (whole and streamed chunks) and models."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from matlas.errors import InvalidInput
+from workers.llm_service import ChatMessage, GenerationRequest
+
+__all__ = [
+    "ChatCompletion", "ChatCompletionChunk", "ChatCompletionRequest", "ModelCard", "ModelList", "Usage",
+]
+
+FinishReason = Literal["stop", "length"]
+
+
+class TextPart(BaseModel):
+    """A text part of a message's content (the only part type served)."""
+
+    type: Literal["text"]
+    text: str
+
+
+class RequestMessage(BaseModel):
+    """A chat message as clients send it; ``developer`` is read as ``system``."""
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[TextPart]
+
+    def to_chat(self) -> ChatMessage:
+        """The message with its text parts joined."""
+        text = self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
+        return ChatMessage(role="system" if self.role == "developer" else self.role, content=text)
+
+
+class StreamOptions(BaseModel):
+    """Options of a streamed response."""
+
+    include_usage: bool = Field(False, description="Send a last chunk with token usage and no choices.")
+
+
+class ChatCompletionRequest(BaseModel):
+    """``POST /v1/chat/completions``: the OpenAI fields matlas honours; other fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(description="A model id from GET /v1/models.")
+    messages: list[RequestMessage] = Field(min_length=1)
+    max_tokens: int | None = Field(None, ge=1, description="Most tokens to generate (legacy name).")
+    max_completion_tokens: int | None = Field(None, ge=1, description="Most tokens to generate.")
+    temperature: float = Field(1.0, ge=0.0, le=2.0, description="0 decodes greedily.")
+    stop: str | list[str] | None = Field(None, description="Up to 4 strings that end generation (not returned).")
+    seed: int | None = Field(None, description="Seed of sampling, for repeatable samples.")
+    n: int = Field(1, description="Number of choices; only 1 is served.")
+    stream: bool = Field(False, description="Send server-sent events of chunks, ending with 'data: [DONE]'.")
+    stream_options: StreamOptions | None = None
+    tools: list[dict] | None = Field(None, description="Not served: hosted models answer in text only.")
+
+    @field_validator("n")
+    @classmethod
+    def _one_choice(cls, n: int) -> int:
+        if n != 1:
+            raise ValueError(f"n must be 1 (got {n}): matlas returns one choice per request")
+        return n
+
+    @field_validator("stop")
+    @classmethod
+    def _few_stops(cls, stop: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(stop, list) and len(stop) > 4:
+            raise ValueError(f"stop takes at most 4 strings (got {len(stop)})")
+        return stop
+
+    @field_validator("tools")
+    @classmethod
+    def _no_tools(cls, tools: list[dict] | None) -> None:
+        if tools:
+            raise ValueError("tools are not served by matlas-hosted models; describe tools in the prompt instead")
+
+    def to_generation(self, max_tokens_limit: int) -> GenerationRequest:
+        """The core request; ``max_tokens`` defaults to, and may not exceed, the server's limit."""
+        max_tokens = self.max_completion_tokens or self.max_tokens or max_tokens_limit
+        if max_tokens > max_tokens_limit:
+            raise InvalidInput(f"max_tokens {max_tokens} exceeds this server's limit of {max_tokens_limit}")
+        stop = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
+        return GenerationRequest(
+            model=self.model, messages=[m.to_chat() for m in self.messages], max_tokens=max_tokens,
+            stop=[s for s in stop if s], temperature=self.temperature, seed=self.seed,
+        )
+
+
+class Usage(BaseModel):
+    """Token counts of one completion."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+    @classmethod
+    def of(cls, prompt_tokens: int, completion_tokens: int) -> Usage:
+        """Usage with its total."""
+        return cls(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                   total_tokens=prompt_tokens + completion_tokens)
+
+
+class AssistantMessage(BaseModel):
+    """The generated message."""
+
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    """The one choice of a completion."""
+
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: FinishReason
+
+
+class ChatCompletion(BaseModel):
+    """A whole chat completion."""
+
+    id: str = Field(description="'chatcmpl-' and a unique hex id.")
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int = Field(description="Unix time in seconds.")
+    model: str
+    choices: list[Choice]
+    usage: Usage
+
+
+class Delta(BaseModel):
+    """What a chunk adds to the message: the role (first chunk) or content."""
+
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChunkChoice(BaseModel):
+    """The one choice of a chunk; ``finish_reason`` is set on the last content chunk only."""
+
+    index: int = 0
+    delta: Delta
+    finish_reason: FinishReason | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    """One server-sent event of a streamed completion; every chunk of a stream shares ``id``."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: Usage | None = Field(None, description="Set on the extra last chunk of stream_options.include_usage.")
+
+
+class ModelCard(BaseModel):
+    """A served model."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int = Field(description="Unix time in seconds when this server started serving it.")
+    owned_by: str = "matlas"
+
+
+class ModelList(BaseModel):
+    """``GET /v1/models``."""
+
+    object: Literal["list"] = "list"
+    data: list[ModelCard]

@@ -1,0 +1,97 @@
+"""``POST /v1/chat`` (server-sent events, or one JSON answer) and ``/v1/sessions``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.sse import EventSourceResponse, format_sse_event
+from pydantic import BaseModel, Field, field_validator
+
+from agents.chat import ChatAnswer, ChatEvent
+from agents.sessions import ChatService, Session, SessionInfo
+
+__all__ = ["ChatRequest", "ChatResponse", "router"]
+
+MAX_MESSAGE_CHARS = 8_000
+
+router = APIRouter(tags=["chat"])
+
+
+def _chat(request: Request) -> ChatService:
+    return request.app.state.chat
+
+
+ChatDep = Annotated[ChatService, Depends(_chat)]
+
+
+class ChatRequest(BaseModel):
+    """One user message, in a stored session or a new one."""
+
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="The user's message.")
+    session_id: str | None = Field(None, description="Session to continue; null starts a new one.")
+    stream: bool = Field(True, description="Server-sent events (text/event-stream) instead of one JSON answer.")
+
+    @field_validator("message")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("message must not be blank")
+        return value
+
+
+class ChatResponse(BaseModel):
+    """The answer of a turn that was not streamed."""
+
+    session_id: str
+    answer: ChatAnswer
+
+
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    return format_sse_event(event=event, data_str=json.dumps(data, default=str))
+
+
+def _event_stream(session_id: str, events: Iterator[ChatEvent]) -> Iterator[bytes]:
+    """``session``, the agent's events (``route`` ... ``answer`` or ``error``), then ``done``."""
+    yield _sse("session", {"session_id": session_id})
+    for event in events:
+        yield _sse(event.event, event.data)
+    yield _sse("done", {"session_id": session_id})
+
+
+_SSE_DOC = {
+    "description": "With `stream`: events `session`, `route`, `tool_call`, `tool_result`, `token`..., "
+                   "`answer` (a ChatAnswer) or `error`, then `done`; each `data` is JSON.",
+    "content": {"text/event-stream": {}},
+}
+
+
+@router.post("/chat", response_model=ChatResponse, responses={200: _SSE_DOC})
+def chat(body: ChatRequest, service: ChatDep) -> Response | ChatResponse:
+    """Answer a message from Materials Project data; the turn is stored once its answer completes."""
+    if not body.stream:
+        session, answer = service.ask(body.session_id, body.message)
+        return ChatResponse(session_id=session.id, answer=answer)
+    session, events = service.start(body.session_id, body.message)
+    return EventSourceResponse(_event_stream(session.id, events), headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/sessions", response_model=list[SessionInfo])
+def list_sessions(service: ChatDep, limit: int = Query(20, ge=1, le=1000)) -> list[SessionInfo]:
+    """The most recently updated sessions, newest first."""
+    return service.store.recent(limit)
+
+
+@router.get("/sessions/{session_id}", response_model=Session)
+def get_session(session_id: str, service: ChatDep) -> Session:
+    """A session with its turns (citations, ungrounded numbers and tool steps of each answer)."""
+    return service.store.get(session_id)
+
+
+@router.delete("/sessions/{session_id}", status_code=204)
+def delete_session(session_id: str, service: ChatDep) -> Response:
+    """Delete a session and its turns."""
+    service.store.delete(session_id)
+    return Response(status_code=204)

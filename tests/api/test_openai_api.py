@@ -1,0 +1,121 @@
+"""``/v1/chat/completions`` and ``/v1/models`` over real HTTP, driven by the ``openai`` client and LangChain.
+
+The app runs the tiny model in-process (no broker); tests/workers/test_llm_tasks.py covers the worker path.
+"""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from matlas.api import create_app
+from matlas.settings import Settings
+from tests._support.http_server import serving
+from workers import llm_service
+
+CHAT = [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "Band gap of GaN?"}]
+
+
+@pytest.fixture(scope="module")
+def model_id(tiny_lm_dir) -> str:
+    return str(tiny_lm_dir)
+
+
+@pytest.fixture(scope="module")
+def base_url(model_id, tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    settings = Settings(llm_model=model_id, home=home, index_root=home / "indexes", broker_url=None,
+                        device="cpu", llm_max_tokens=64)
+    with serving(create_app(settings)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(base_url) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{base_url}/v1", api_key="not-needed", max_retries=0)
+
+
+def _expected(model_id: str, **kw):
+    return llm_service.get_model(model_id).complete(CHAT, **{"max_tokens": 16, "temperature": 1.0, "seed": 5, **kw})
+
+
+def test_models_lists_the_hosted_model(client, model_id):
+    models = client.models.list().data
+    assert [(m.id, m.object, m.owned_by) for m in models] == [(model_id, "model", "matlas")]
+    assert models[0].created > 0
+
+
+def test_completion_matches_the_model(client, model_id):
+    reply = client.chat.completions.create(model=model_id, messages=CHAT, max_tokens=16, temperature=1.0, seed=5)
+    expected = _expected(model_id)
+    assert reply.id.startswith("chatcmpl-") and reply.object == "chat.completion" and reply.model == model_id
+    assert len(reply.choices) == 1
+    assert reply.choices[0].message.role == "assistant"
+    assert reply.choices[0].message.content == expected.text
+    assert reply.choices[0].finish_reason == expected.finish_reason
+    assert (reply.usage.prompt_tokens, reply.usage.completion_tokens, reply.usage.total_tokens) == (
+        expected.prompt_tokens, expected.completion_tokens, expected.prompt_tokens + expected.completion_tokens)
+
+
+def test_stream_equals_the_whole_completion(client, model_id):
+    whole = client.chat.completions.create(model=model_id, messages=CHAT, max_completion_tokens=10, temperature=0)
+    chunks = list(client.chat.completions.create(model=model_id, messages=CHAT, max_completion_tokens=10,
+                                                 temperature=0, stream=True, stream_options={"include_usage": True}))
+    assert len({c.id for c in chunks}) == 1 and all(c.object == "chat.completion.chunk" for c in chunks)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == whole.choices[0].message.content
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert finishes == [whole.choices[0].finish_reason]
+    assert chunks[-1].choices == [] and chunks[-1].usage == whole.usage
+
+
+def test_stop_and_max_tokens_are_honoured(client, model_id):
+    full = _expected(model_id).text
+    stop = full[len(full) // 2:][:2]
+    reply = client.chat.completions.create(model=model_id, messages=CHAT, max_tokens=16, temperature=1.0, seed=5,
+                                           stop=stop)
+    assert reply.choices[0].message.content == full[:full.find(stop)] and reply.choices[0].finish_reason == "stop"
+    short = client.chat.completions.create(model=model_id, messages=CHAT, max_tokens=2, temperature=1.0, seed=5)
+    assert (short.usage.completion_tokens, short.choices[0].finish_reason) == (2, "length")
+
+
+def test_sse_wire_format(base_url, model_id):
+    body = {"model": model_id, "messages": CHAT, "max_tokens": 4, "stream": True}
+    with httpx.stream("POST", f"{base_url}/v1/chat/completions", json=body, timeout=60) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        lines = [line for line in r.iter_lines() if line]
+    assert all(line.startswith("data: ") for line in lines)
+    assert lines[-1] == "data: [DONE]" and '"finish_reason":null' in lines[0]
+
+
+def test_langchain_chat_openai_invokes_and_streams(base_url, model_id):
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(model=model_id, base_url=f"{base_url}/v1", api_key="not-needed", temperature=0, max_tokens=8,
+                     max_retries=0)
+    whole = llm.invoke([("system", "Answer briefly."), ("human", "Band gap of GaN?")])
+    streamed = "".join(c.content for c in llm.stream([("system", "Answer briefly."), ("human", "Band gap of GaN?")]))
+    assert whole.content == streamed == _expected(model_id, max_tokens=8, temperature=0.0, seed=None).text
+    assert whole.usage_metadata["output_tokens"] > 0
+
+
+def test_unknown_model_is_404(client):
+    with pytest.raises(openai.NotFoundError) as err:
+        client.chat.completions.create(model="gpt-9", messages=CHAT)
+    assert "'gpt-9' is not served" in err.value.response.json()["detail"]
+
+
+@pytest.mark.parametrize("extra,needle", [
+    ({"n": 2}, "n must be 1"),
+    ({"max_tokens": 65}, "exceeds this server's limit of 64"),
+    ({"messages": []}, "messages"),
+    ({"messages": [{"role": "tool", "content": "x"}]}, "role"),
+    ({"stop": ["a", "b", "c", "d", "e"]}, "at most 4"),
+    ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools are not served"),
+    ({"temperature": 3}, "temperature"),
+])
+def test_bad_requests_are_422_with_a_reason(base_url, model_id, extra, needle):
+    r = httpx.post(f"{base_url}/v1/chat/completions", json={"model": model_id, "messages": CHAT, **extra}, timeout=30)
+    assert r.status_code == 422 and needle in str(r.json()["detail"])

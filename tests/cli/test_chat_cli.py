@@ -1,0 +1,125 @@
+"""``matlas chat`` and ``matlas eval agent`` as real processes: the OpenAI backend talks to a scripted
+OpenAI-compatible server (the one remote part faked), tools query the bundled MP sample through mp-api."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
+
+from tests._support.http_server import serving
+
+SI_ANSWER = "Silicon (mp-149) has a band gap of 0.61 eV."
+SI_TURN = [
+    {"tool": "ask_summary_expert", "args": {"task": "band gap of Si"}},
+    {"tool": "search_materials", "args": {"formula": ["Si"], "fields": ["formula_pretty", "band_gap"]}},
+    {"text": "Si (mp-149): band gap 0.61 eV."},
+    {"text": SI_ANSWER},
+]
+
+
+def scripted_openai(replies: list[dict]) -> FastAPI:
+    """An OpenAI-compatible ``/v1/chat/completions`` that streams ``replies`` in order (a text or one tool call)."""
+    app = FastAPI()
+    app.state.requests = []
+
+    def chunks(reply: dict):
+        head = {"id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": 0, "model": "scripted"}
+        if "tool" in reply:
+            call = {"index": 0, "id": f"call_{len(app.state.requests)}", "type": "function",
+                    "function": {"name": reply["tool"], "arguments": json.dumps(reply["args"])}}
+            delta, finish = {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"
+        else:
+            delta, finish = {"role": "assistant", "content": reply["text"]}, "stop"
+        for choice in ({"index": 0, "delta": delta, "finish_reason": None},
+                       {"index": 0, "delta": {}, "finish_reason": finish}):
+            yield f"data: {json.dumps(head | {'choices': [choice]})}\n\n"
+        yield "data: [DONE]\n\n"
+
+    @app.post("/v1/chat/completions")
+    def complete(body: dict) -> StreamingResponse:
+        app.state.requests.append(body)
+        return StreamingResponse(chunks(replies[len(app.state.requests) - 1]), media_type="text/event-stream")
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def mp_db(tmp_path_factory):
+    from agents.mp.snapshot import Snapshot
+
+    return Snapshot.ensure(tmp_path_factory.mktemp("mp") / "mp.sqlite").path
+
+
+def matlas(*args, home, mp_db, llm_url=None, stdin=None, env=None):
+    base = {k: v for k, v in os.environ.items() if k not in ("MP_API_KEY", "OPENAI_API_KEY")}
+    full_env = base | {"MATLAS_HOME": str(home), "MATLAS_MP_DB": str(mp_db), "HF_HUB_OFFLINE": "1",
+                       "MATLAS_LLM_BACKEND": "openai", "MATLAS_LLM_MODEL": "scripted"} | (env or {})
+    if llm_url:
+        full_env["MATLAS_LLM_BASE_URL"] = f"{llm_url}/v1"
+    return subprocess.run([sys.executable, "-m", "matlas", *map(str, args)], input=stdin, capture_output=True,
+                          text=True, env=full_env, timeout=600, check=False)
+
+
+def test_one_shot_then_json_in_the_same_session(tmp_path, mp_db):
+    app = scripted_openai([*SI_TURN, {"text": "As above: 0.61 eV (mp-149)."}])
+    with serving(app) as url:
+        r = matlas("chat", "What is the band gap of Si?", home=tmp_path, mp_db=mp_db, llm_url=url)
+        assert r.returncode == 0, r.stderr
+        assert SI_ANSWER in r.stdout and "cited: mp-149" in r.stdout and "ungrounded" not in r.stdout
+        session_id = r.stdout.split("session ")[-1].split()[0]
+        assert len(session_id) == 32
+
+        r = matlas("chat", "Say it again.", "--session", session_id, "--json", home=tmp_path, mp_db=mp_db, llm_url=url)
+        assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["session_id"] == session_id and out["answer"]["content"] == "As above: 0.61 eV (mp-149)."
+    assert [u.split()[0] for u in out["answer"]["ungrounded"]] == ["0.61"] and out["answer"]["steps"] == []
+    history = [(m["role"], m["content"]) for m in app.state.requests[-1]["messages"][1:]]
+    assert history == [("user", "What is the band gap of Si?"), ("assistant", SI_ANSWER), ("user", "Say it again.")]
+
+
+def test_interactive_streams_steps_and_tokens(tmp_path, mp_db):
+    with serving(scripted_openai(SI_TURN)) as url:
+        r = matlas("chat", home=tmp_path, mp_db=mp_db, llm_url=url, stdin="What is the band gap of Si?\n/exit\n")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    steps = ["→ summary expert: band gap of Si", "· search_materials(", "← search_materials:", SI_ANSWER,
+             "cited: mp-149", "continue with: matlas chat --session"]
+    positions = [out.find(s) for s in steps]
+    assert -1 not in positions and positions == sorted(positions), out
+
+
+@pytest.mark.parametrize(
+    "args,env,needle",
+    [
+        (["chat", "hi", "--session", "0" * 32], {}, "unknown session"),
+        (["chat", "hi"], {}, "openai backend needs MATLAS_LLM_BASE_URL"),
+        (["eval", "agent", "--tasks", "missing.json"], {}, "tasks file not found"),
+    ],
+)
+def test_errors_are_one_line_with_exit_2(tmp_path, mp_db, args, env, needle):
+    r = matlas(*args, home=tmp_path, mp_db=mp_db, env=env)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert needle in r.stderr and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_eval_agent_scores_runs_against_mp(tmp_path, mp_db):
+    tasks = tmp_path / "tasks.json"
+    tasks.write_text(json.dumps([{"id": "si", "question": "What is the band gap of Si?", "material_id": "mp-149",
+                                  "property": "band_gap", "unit": "eV"}]))
+    wrong = [*SI_TURN[:3], {"text": "Silicon has a band gap of 0.7 eV."}]
+    with serving(scripted_openai([*SI_TURN, *wrong])) as url:
+        r = matlas("eval", "agent", "--tasks", tasks, "--runs", "2", "--json", home=tmp_path, mp_db=mp_db, llm_url=url)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    task = report["tasks"][0]
+    assert task["expected"] == 0.61 and [run["value"] for run in task["runs"]] == [0.61, 0.7]
+    assert [run["cited"] for run in task["runs"]] == [True, False]
+    assert report["mae_by_property"]["band_gap"] == pytest.approx(0.045)
+    assert (report["citation_rate"], report["answer_rate"], report["scr"]) == (0.5, 1.0, 0.5)

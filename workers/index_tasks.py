@@ -1,0 +1,47 @@
+"""Tasks of the ``index`` queue: thin shells over ``workers.rebuild``.
+
+A pool process loads the default encoder once when it starts (``worker_process_init``), on the
+device of its worker; other encoders load on first use. The same task sent to the ``gpu`` queue
+encodes on a GPU worker's device.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import redis
+from celery import Task
+from celery.signals import worker_process_init
+
+from retrieval.service import SearchService
+from workers import rebuild
+from workers.app import app, consumes
+
+__all__ = ["TRANSIENT", "encoders", "rebuild_index"]
+
+TRANSIENT = (ConnectionError, TimeoutError, redis.ConnectionError, redis.TimeoutError)  # worth a retry
+
+
+@functools.cache
+def encoders() -> SearchService:
+    """This process's encoders, each loaded once (the service doubles as the encoder cache)."""
+    settings = app.settings
+    return SearchService(settings.indexes_dir, device=settings.device, batch_size=settings.encode_batch_size)
+
+
+@worker_process_init.connect
+def _preload_encoder(**_: Any) -> None:
+    if consumes(app, "index", "gpu"):
+        encoders().encoder(app.settings.encoder_model)
+
+
+@app.task(bind=True, autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=300, max_retries=5)
+def rebuild_index(self: Task, name: str, corpus: str | None = None) -> dict[str, Any]:
+    """Rebuild index ``name`` (from ``corpus``, a path the worker can read, if given); a ``RebuildReport``."""
+    report = rebuild.rebuild_index(
+        app.settings, name, corpus=Path(corpus) if corpus else None, load_encoder=encoders().encoder,
+        on_stage=lambda stage: self.update_state(state="PROGRESS", meta={"stage": stage}),
+    )
+    return report.model_dump(mode="json")

@@ -1,0 +1,161 @@
+"""Chat generation on hosted models: a process-wide model registry and one ``generate`` door.
+
+``generate(request, settings)`` yields ``TokenEvent``s (deltas, then ``end`` with usage). Without a
+broker it runs the model in this process; with ``settings.broker_url`` it submits the Celery task
+``workers.llm_tasks.generate`` to the ``llm`` queue and relays the worker's Redis token stream.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import redis
+from pydantic import BaseModel, Field
+
+from matlas.errors import MatlasError, UpstreamError
+from matlas.settings import Settings
+from workers import streams
+from workers.hosting import Completion, HostedModel, Quantization, _Usage, smollm2_gguf_path
+from workers.streams import TokenEvent
+from workers.submit import send
+
+__all__ = [
+    "ChatMessage", "GenerationRequest", "ModelNotFound", "complete", "generate", "get_model", "local_events",
+    "serve", "served_models", "warm_up",
+]
+
+GENERATE_TASK = "workers.llm_tasks.generate"
+DEFAULT_MODEL = "SmolLM2-135M-Instruct"  # id of the bundled GGUF when settings.llm_model is unset
+STREAM_TIMEOUT_S = 120.0  # longest wait for the next event of a worker (the first includes queueing)
+STREAM_TTL_S = 600  # a token stream nobody reads is deleted after this long
+
+_MODELS: dict[tuple[str, str], HostedModel] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+class ModelNotFound(MatlasError, LookupError):
+    """A model name this server does not host."""
+
+    status_code = 404
+
+
+class ChatMessage(BaseModel):
+    """One message of a chat."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class GenerationRequest(BaseModel):
+    """A chat to continue on a hosted model, with the decoding parameters."""
+
+    model: str = Field(description="A name from served_models().")
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_tokens: int = Field(ge=1, description="Most tokens to generate.")
+    stop: list[str] = Field(default_factory=list, description="Strings that end generation (not returned).")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 decodes greedily.")
+    seed: int | None = Field(None, description="Seed of sampling.")
+
+
+def served_models(settings: Settings) -> list[str]:
+    """Ids of the models this deployment hosts: ``settings.llm_model``, else the bundled SmolLM2."""
+    return [settings.llm_model or DEFAULT_MODEL]
+
+
+def get_model(name: str, *, quantization: Quantization = "none", cache_dir: Path | None = None,
+              device: str = "auto") -> HostedModel:
+    """The hosted model ``name`` (path, hub id or .gguf), loaded once per process and quantization."""
+    key = (name, quantization)
+    if (model := _MODELS.get(key)) is None:
+        with _LOAD_LOCK:
+            if (model := _MODELS.get(key)) is None:
+                model = _MODELS[key] = HostedModel.load(name, quantization=quantization, cache_dir=cache_dir,
+                                                        device=device)
+    return model
+
+
+def _check_served(settings: Settings, name: str) -> None:
+    served = served_models(settings)
+    if name not in served:
+        raise ModelNotFound(f"model {name!r} is not served here; served: {served} (GET /v1/models)")
+
+
+def _hosted(settings: Settings, name: str) -> HostedModel:
+    _check_served(settings, name)
+    source = str(smollm2_gguf_path()) if name == DEFAULT_MODEL and settings.llm_model is None else name
+    return get_model(source, quantization=settings.llm_quantization, cache_dir=settings.home / "models",
+                     device=settings.device)
+
+
+def warm_up(settings: Settings) -> list[str]:
+    """Load every served model now rather than on the first request; returns their ids."""
+    names = served_models(settings)
+    for name in names:
+        _hosted(settings, name)
+    return names
+
+
+def local_events(request: GenerationRequest, settings: Settings) -> Iterator[TokenEvent]:
+    """Generate in this process: a ``delta`` event per text piece, then ``end`` with usage."""
+    model = _hosted(settings, request.model)
+    usage = _Usage()
+    # TODO(hosting): HostedModel.stream should expose usage; until then its counting generator is used.
+    for text in model._generate([m.model_dump() for m in request.messages], request.max_tokens, request.stop,
+                                request.temperature, request.seed, usage):
+        yield TokenEvent(kind="delta", text=text)
+    yield TokenEvent(kind="end", finish_reason=usage.finish_reason, prompt_tokens=usage.prompt_tokens,
+                     completion_tokens=usage.completion_tokens)
+
+
+def generate(request: GenerationRequest, settings: Settings, *, request_id: str | None = None,
+             timeout_s: float = STREAM_TIMEOUT_S) -> Iterator[TokenEvent]:
+    """Events of the completion: in this process, or on an ``llm`` worker when a broker is set.
+
+    Raises ``ModelNotFound`` at once for a model not served; later failures raise ``MatlasError``s
+    while iterating (``UpstreamError`` when no worker answers within ``timeout_s``).
+    """
+    _check_served(settings, request.model)
+    if settings.broker_url is None:
+        return local_events(request, settings)
+    request_id = request_id or uuid.uuid4().hex
+    client = _redis(_streams_url(settings))
+    send(settings, GENERATE_TASK, queue="llm", request_id=request_id, request=request.model_dump(mode="json"))
+    return streams.read(client, request_id, timeout_s=timeout_s)
+
+
+def complete(events: Iterator[TokenEvent]) -> Completion:
+    """Fold the events of ``generate`` into one completion."""
+    pieces: list[str] = []
+    for event in events:
+        if event.kind == "end":
+            return Completion(text="".join(pieces), prompt_tokens=event.prompt_tokens,
+                              completion_tokens=event.completion_tokens, finish_reason=event.finish_reason)
+        pieces.append(event.text)
+    raise MatlasError("the generation ended without its end event")
+
+
+def serve(request_id: str, request: GenerationRequest, settings: Settings) -> bool:
+    """Generate in this process into the request's Redis stream (the ``llm`` worker's job).
+
+    Returns False when the reader went away and generation stopped early.
+    """
+    return streams.publish(_redis(_streams_url(settings)), request_id, local_events(request, settings),
+                           maxlen=request.max_tokens + 16, ttl_s=STREAM_TTL_S)
+
+
+def _streams_url(settings: Settings) -> str:
+    url = settings.redis_url or settings.broker_url
+    if url is None or not url.startswith(("redis://", "rediss://", "unix://")):
+        raise UpstreamError("token streams need Redis: set MATLAS_REDIS_URL (redis://host:6379/0)")
+    return url
+
+
+@functools.cache
+def _redis(url: str) -> redis.Redis:
+    """One connection pool per Redis URL and process."""
+    return redis.Redis.from_url(url)
