@@ -5,9 +5,9 @@ tool calling (``bind_tools``), so the graph never knows which one it runs on:
 
 - ``openai``: any OpenAI-compatible endpoint (OpenAI, vLLM, llama.cpp server, Ollama, matlas'
   own ``/v1/chat/completions``) through ``langchain_openai.ChatOpenAI`` and ``base_url``.
-- ``hf``: a Hugging Face causal LM loaded in-process by ``workers.hosting.HostedModel`` (path,
-  hub id or ``.gguf``; optionally quantized). Tools are described in the system prompt and
-  calls are parsed from ``<tool_call>{json}</tool_call>`` blocks (the Hermes / Qwen format).
+- ``hf``: a Hugging Face causal LM hosted in this process (``workers.llm_service.get_model``:
+  path, hub id or ``.gguf``; optionally quantized), with tool calls in the Hermes / Qwen text
+  protocol of ``workers.tool_calls``.
 - ``ScriptedChatModel``: plays a fixed script; tests drive the whole graph with it.
 """
 
@@ -21,15 +21,16 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, convert_to_openai_messages
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
-from matlas.errors import InvalidInput
+from matlas.errors import Unavailable
 from matlas.settings import Settings
+from workers.tool_calls import parse_tool_calls, render_with_tools
 
-__all__ = ["HFChatModel", "ScriptedChatModel", "chat_model", "parse_tool_calls"]
+__all__ = ["HFChatModel", "ScriptedChatModel", "chat_model"]
 
 Step = AIMessage | str | Callable[[list[BaseMessage]], AIMessage | str]
 
@@ -86,35 +87,6 @@ class ScriptedChatModel(BaseChatModel):
             yield ChatGenerationChunk(message=chunk)
 
 
-_TOOL_CALL = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.DOTALL)
-_TOOL_PROMPT = """
-
-# Tools
-You may call one or more of these tools. To call one, reply with only
-<tool_call>{{"name": "<tool name>", "arguments": {{...}}}}</tool_call>
-(one block per call) and wait for the results. Tools:
-{tools}"""
-
-
-def parse_tool_calls(text: str) -> tuple[str, list[dict[str, Any]]]:
-    """Split generated text into plain content and ``<tool_call>`` blocks (LangChain tool-call dicts).
-
-    >>> parse_tool_calls('<tool_call>{"name": "get_thermo", "arguments": {"formula": ["GaN"]}}</tool_call>')[1][0]["args"]
-    {'formula': ['GaN']}
-    """
-    calls = []
-    for block in _TOOL_CALL.findall(text):
-        try:
-            payload = json.loads(block)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(payload, dict) and isinstance(payload.get("name"), str):
-            args = payload.get("arguments", payload.get("parameters", {}))
-            calls.append({"name": payload["name"], "args": args if isinstance(args, dict) else {},
-                          "id": f"call_{uuid.uuid4().hex[:12]}", "type": "tool_call"})
-    return _TOOL_CALL.sub("", text).strip(), calls
-
-
 class HFChatModel(BaseChatModel):
     """A local causal LM (``workers.hosting.HostedModel``) as a tool-calling chat model."""
 
@@ -131,40 +103,19 @@ class HFChatModel(BaseChatModel):
         """Describe ``tools`` in the system prompt of every call."""
         return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
 
-    def _render(self, messages: list[BaseMessage], tools: list[dict] | None) -> list[dict[str, str]]:
-        rendered: list[dict[str, str]] = []
-        for m in messages:
-            if isinstance(m, SystemMessage):
-                rendered.append({"role": "system", "content": str(m.content)})
-            elif isinstance(m, ToolMessage):
-                rendered.append({"role": "user", "content": f"[result of {m.name}]\n{m.content}"})
-            elif isinstance(m, AIMessage):
-                calls = "".join(
-                    f'<tool_call>{json.dumps({"name": c["name"], "arguments": c["args"]})}</tool_call>' for c in m.tool_calls
-                )
-                rendered.append({"role": "assistant", "content": f"{m.content}{calls}"})
-            else:
-                rendered.append({"role": "user", "content": str(m.content)})
-        if tools:
-            spec = "\n".join(json.dumps(t["function"]) for t in tools)
-            if rendered and rendered[0]["role"] == "system":
-                rendered[0]["content"] += _TOOL_PROMPT.format(tools=spec)
-            else:
-                rendered.insert(0, {"role": "system", "content": _TOOL_PROMPT.format(tools=spec).strip()})
-        return rendered
-
     def _generate(
         self, messages: list[BaseMessage], stop: list[str] | None = None,
         run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
     ) -> ChatResult:
+        prompt = render_with_tools(convert_to_openai_messages(messages), kwargs.get("tools"))
         pieces = []
-        for delta in self.host.stream(self._render(messages, kwargs.get("tools")), max_tokens=self.max_tokens,
-                                      stop=stop, temperature=self.temperature):
+        for delta in self.host.stream(prompt, max_tokens=self.max_tokens, stop=stop, temperature=self.temperature):
             pieces.append(delta)
             if run_manager:
                 run_manager.on_llm_new_token(delta)
         content, calls = parse_tool_calls("".join(pieces))
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=content, tool_calls=calls))])
+        tool_calls = [{"name": c["name"], "args": c["arguments"], "id": c["id"], "type": "tool_call"} for c in calls]
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=content, tool_calls=tool_calls))])
 
 
 def chat_model(settings: Settings) -> BaseChatModel:
@@ -176,18 +127,19 @@ def chat_model(settings: Settings) -> BaseChatModel:
         from langchain_openai import ChatOpenAI
 
         if settings.llm_api_key is None and settings.llm_base_url is None:
-            raise InvalidInput("the openai backend needs MATLAS_LLM_BASE_URL or OPENAI_API_KEY")
+            raise Unavailable("the openai backend needs MATLAS_LLM_BASE_URL or OPENAI_API_KEY")
         return ChatOpenAI(
             model=settings.llm_model or "gpt-4o-mini", base_url=settings.llm_base_url,
             api_key=settings.llm_api_key or "not-needed", temperature=0.0, max_tokens=settings.llm_max_tokens,
             streaming=True, max_retries=2, timeout=120,
         )
     if backend == "hf":
-        from workers.hosting import HostedModel, smollm2_gguf_path
+        from workers.hosting import smollm2_gguf_path
+        from workers.llm_service import get_model
 
-        host = HostedModel.load(
+        host = get_model(
             settings.llm_model or str(smollm2_gguf_path()), quantization=settings.llm_quantization,
             cache_dir=settings.home / "models", device=settings.device,
         )
         return HFChatModel(host=host, max_tokens=settings.llm_max_tokens)
-    raise InvalidInput("the scripted backend is for tests: pass a ScriptedChatModel to the agent")
+    raise Unavailable("the scripted backend is for tests: pass a ScriptedChatModel to the agent")

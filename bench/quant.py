@@ -87,6 +87,8 @@ def main() -> None:
     parser.add_argument("--methods", default="fp32,int8,rtn4,awq")
     parser.add_argument("--calib-samples", type=int, default=32)
     parser.add_argument("--calib-len", type=int, default=128)
+    parser.add_argument("--group-size", type=int, default=None, help="int4 group size (default: 64, see above)")
+    parser.add_argument("--search-samples", type=int, default=8, help="calibration sequences the AWQ scale search judges")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -98,7 +100,8 @@ def main() -> None:
     for method in args.methods.split(","):
         model, t0 = copy.deepcopy(base), time.perf_counter()
         if method != "fp32":
-            quantize_model(model, method, calib=calib if method == "awq" else None)
+            quantize_model(model, method, calib=calib if method == "awq" else None, group_size=args.group_size,
+                           search_samples=args.search_samples)
         seconds = time.perf_counter() - t0
         ppl = perplexity(model, ids)
         reference = reference or ppl
@@ -109,6 +112,7 @@ def main() -> None:
                      "x_less": round(fp32 / stored, 2), "quant_s": round(seconds, 1)})
     emit(rows, args.json, {"model": "SmolLM2-135M-Instruct (GGUF Q4_1 -> fp32)", "eval_tokens": ids.shape[1],
                            "calib": f"{args.calib_samples}x{args.calib_len} Python reference",
+                           "search_samples": args.search_samples,
                            "threads": torch.get_num_threads()})
 
 

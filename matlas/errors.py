@@ -38,3 +38,9 @@ class SessionNotFound(MatlasError, LookupError):
     """A chat session id that no session store holds."""
 
     status_code = 404
+
+
+class Unavailable(UpstreamError):
+    """A service matlas needs is not configured or not reachable now (retry later)."""
+
+    status_code = 503

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from matlas.errors import MatlasError, UpstreamError
 from matlas.settings import Settings
 from workers import streams
-from workers.hosting import Completion, HostedModel, Quantization, _Usage, smollm2_gguf_path
+from workers.hosting import Completion, HostedModel, Quantization, Usage, smollm2_gguf_path
 from workers.streams import TokenEvent
 from workers.submit import send
 
@@ -100,20 +100,19 @@ def warm_up(settings: Settings) -> list[str]:
     return names
 
 
-def local_events(request: GenerationRequest, settings: Settings) -> Iterator[TokenEvent]:
+def local_events(request: GenerationRequest, settings: Settings) -> Generator[TokenEvent, None, None]:
     """Generate in this process: a ``delta`` event per text piece, then ``end`` with usage."""
     model = _hosted(settings, request.model)
-    usage = _Usage()
-    # TODO(hosting): HostedModel.stream should expose usage; until then its counting generator is used.
-    for text in model._generate([m.model_dump() for m in request.messages], request.max_tokens, request.stop,
-                                request.temperature, request.seed, usage):
+    usage = Usage()
+    for text in model.stream([m.model_dump() for m in request.messages], max_tokens=request.max_tokens,
+                             stop=request.stop, temperature=request.temperature, seed=request.seed, usage=usage):
         yield TokenEvent(kind="delta", text=text)
     yield TokenEvent(kind="end", finish_reason=usage.finish_reason, prompt_tokens=usage.prompt_tokens,
                      completion_tokens=usage.completion_tokens)
 
 
 def generate(request: GenerationRequest, settings: Settings, *, request_id: str | None = None,
-             timeout_s: float = STREAM_TIMEOUT_S) -> Iterator[TokenEvent]:
+             timeout_s: float = STREAM_TIMEOUT_S) -> Generator[TokenEvent, None, None]:
     """Events of the completion: in this process, or on an ``llm`` worker when a broker is set.
 
     Raises ``ModelNotFound`` at once for a model not served; later failures raise ``MatlasError``s

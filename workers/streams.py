@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import Literal
 
 import redis
@@ -93,7 +93,7 @@ def publish(client: redis.Redis, request_id: str, events: Iterable[TokenEvent], 
     return True
 
 
-def read(client: redis.Redis, request_id: str, *, timeout_s: float) -> Iterator[TokenEvent]:
+def read(client: redis.Redis, request_id: str, *, timeout_s: float) -> Generator[TokenEvent, None, None]:
     """Yield the request's deltas and its ``end`` event, blocking up to ``timeout_s`` for each.
 
     Raises ``GenerationFailed`` for an ``error`` event and ``UpstreamError`` when nothing arrives

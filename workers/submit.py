@@ -18,7 +18,7 @@ from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
 from pydantic import BaseModel, Field
 
-from matlas.errors import InvalidInput, UpstreamError
+from matlas.errors import InvalidInput, Unavailable
 from matlas.settings import Settings
 from retrieval.encoder import MultiVectorEncoder
 from retrieval.service import resolve_index
@@ -33,10 +33,8 @@ _clients: dict[tuple[str, str | None], tuple[MatlasCelery, BaseBackend]] = {}
 _clients_lock = threading.Lock()
 
 
-class QueueUnavailable(UpstreamError):
+class QueueUnavailable(Unavailable):
     """The task broker or result store cannot be reached; retry later."""
-
-    status_code = 503
 
 
 class TaskInfo(BaseModel):

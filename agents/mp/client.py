@@ -1,4 +1,4 @@
-"""``open_rester(settings)``: the real mp-api client, on live MP or on the embedded snapshot server."""
+"""``open_rester(settings)``: the real mp-api client, on live MP or on the local snapshot server."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ _servers_lock = threading.Lock()
 
 
 def embedded_endpoint(db_path: Path) -> str:
-    """URL of this process's server for ``db_path``, started on first use (the sample imported if no file)."""
+    """URL of this process's server for ``db_path``, started on first use (sample if no file)."""
     path = Path(db_path).resolve()
     with _servers_lock:
         if path not in _servers:
@@ -58,8 +58,12 @@ def open_rester(settings: Settings, *, use_document_model: bool = True) -> Itera
         key = OFFLINE_API_KEY
         endpoint = settings.mp_endpoint or embedded_endpoint(settings.mp_db_path)
     try:
-        with MPRester(api_key=key, endpoint=endpoint, use_document_model=use_document_model,
-                      mute_progress_bars=True) as rester:
+        with MPRester(
+            api_key=key,
+            endpoint=endpoint,
+            use_document_model=use_document_model,
+            mute_progress_bars=True,
+        ) as rester:
             yield rester
     except (MPRestError, RequestException) as err:
         message = str(err).replace(key, "**********")

@@ -14,38 +14,60 @@ from typing import Any
 
 from pymatgen.core import Composition
 
-__all__ = ["ENDPOINT_DOCS", "HAS_PROPS", "THERMO_TYPE", "anonymous_formula", "has_props", "recipe_doc", "reduced_formula"]
+__all__ = [
+    "ENDPOINT_DOCS",
+    "HAS_PROPS",
+    "THERMO_TYPE",
+    "anonymous_formula",
+    "has_props",
+    "recipe_doc",
+    "reduced_formula",
+]
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
 
 THERMO_TYPE = "GGA_GGA+U"
 """Thermo type of snapshot energies (MP's mixed GGA/GGA+U hull, the vintage of the shared data)."""
 
-_IDENTITY = ("material_id", "formula_pretty", "formula_anonymous", "chemsys", "elements", "nelements", "nsites",
-             "volume", "density", "density_atomic", "symmetry", "structure", "deprecated")
-_SUMMARY = _IDENTITY + (
-    "theoretical", "band_gap", "cbm", "vbm", "efermi", "is_gap_direct", "is_metal", "energy_per_atom",
-    "uncorrected_energy_per_atom", "formation_energy_per_atom", "energy_above_hull", "is_stable",
-    "equilibrium_reaction_energy_per_atom", "decomposes_to", "bulk_modulus", "shear_modulus", "universal_anisotropy",
-    "homogeneous_poisson", "e_total", "e_ionic", "e_electronic", "n", "e_ij_max", "ordering", "is_magnetic",
-    "total_magnetization", "total_magnetization_normalized_vol", "total_magnetization_normalized_formula_units",
-    "num_magnetic_sites", "num_unique_magnetic_sites", "types_of_magnetic_species", "possible_species",
-    "weighted_surface_energy", "weighted_work_function", "surface_anisotropy", "shape_factor", "has_reconstructed",
-    "database_IDs", "task_ids", "has_props",
-)
-_THERMO = ("energy_per_atom", "uncorrected_energy_per_atom", "formation_energy_per_atom", "energy_above_hull",
-           "is_stable", "equilibrium_reaction_energy_per_atom", "decomposes_to")
-_ELASTICITY = ("bulk_modulus", "shear_modulus", "universal_anisotropy", "homogeneous_poisson", "young_modulus",
-               "debye_temperature", "sound_velocity", "thermal_conductivity", "elastic_tensor", "compliance_tensor")
-_MAGNETISM = ("ordering", "is_magnetic", "exchange_symmetry", "num_magnetic_sites", "num_unique_magnetic_sites",
-              "types_of_magnetic_species", "magmoms", "total_magnetization", "total_magnetization_normalized_vol",
-              "total_magnetization_normalized_formula_units")
-_DIELECTRIC = ("total", "ionic", "electronic", "e_total", "e_ionic", "e_electronic", "n")
-_ELECTRONIC = ("band_gap", "cbm", "vbm", "efermi", "is_gap_direct", "is_metal")
+_IDENTITY = _names("""
+    material_id formula_pretty formula_anonymous chemsys elements nelements nsites volume
+    density density_atomic symmetry structure deprecated
+""")
+_SUMMARY = _IDENTITY + _names("""
+    theoretical band_gap cbm vbm efermi is_gap_direct is_metal energy_per_atom
+    uncorrected_energy_per_atom formation_energy_per_atom energy_above_hull is_stable
+    equilibrium_reaction_energy_per_atom decomposes_to bulk_modulus shear_modulus
+    universal_anisotropy homogeneous_poisson e_total e_ionic e_electronic n e_ij_max
+    ordering is_magnetic total_magnetization total_magnetization_normalized_vol
+    total_magnetization_normalized_formula_units num_magnetic_sites
+    num_unique_magnetic_sites types_of_magnetic_species possible_species
+    weighted_surface_energy weighted_work_function surface_anisotropy shape_factor
+    has_reconstructed database_IDs task_ids has_props
+""")
+_THERMO = _names("""
+    energy_per_atom uncorrected_energy_per_atom formation_energy_per_atom energy_above_hull
+    is_stable equilibrium_reaction_energy_per_atom decomposes_to
+""")
+_ELASTICITY = _names("""
+    bulk_modulus shear_modulus universal_anisotropy homogeneous_poisson young_modulus
+    debye_temperature sound_velocity thermal_conductivity elastic_tensor compliance_tensor
+""")
+_MAGNETISM = _names("""
+    ordering is_magnetic exchange_symmetry num_magnetic_sites num_unique_magnetic_sites
+    types_of_magnetic_species magmoms total_magnetization total_magnetization_normalized_vol
+    total_magnetization_normalized_formula_units
+""")
+_DIELECTRIC = _names("total ionic electronic e_total e_ionic e_electronic n")
+_ELECTRONIC = _names("band_gap cbm vbm efermi is_gap_direct is_metal")
 
 
 def _pick(record: dict, keys: tuple[str, ...]) -> dict[str, Any]:
-    doc = {k: record[k] for k in keys if record.get(k) is not None}
-    doc.setdefault("deprecated", False)
-    return doc
+    """Every field of the endpoint, null when the record lacks it, as MP serialises its documents
+    (mp-api builds its result model from the first document's keys)."""
+    return {k: record.get(k) for k in keys} | {"deprecated": bool(record.get("deprecated"))}
 
 
 def summary_doc(record: dict) -> dict[str, Any]:
@@ -61,7 +83,9 @@ def core_doc(record: dict) -> dict[str, Any]:
 def thermo_doc(record: dict) -> dict[str, Any]:
     """``materials/thermo`` (ThermoDoc) for the snapshot's one thermo type."""
     return _pick(record, _IDENTITY + _THERMO) | {
-        "thermo_id": f"{record['material_id']}_{THERMO_TYPE}", "thermo_type": THERMO_TYPE}
+        "thermo_id": f"{record['material_id']}_{THERMO_TYPE}",
+        "thermo_type": THERMO_TYPE,
+    }
 
 
 def elasticity_doc(record: dict) -> dict[str, Any]:
@@ -80,11 +104,8 @@ def dielectric_doc(record: dict) -> dict[str, Any]:
 
 
 def electronic_structure_doc(record: dict) -> dict[str, Any]:
-    """``materials/electronic_structure`` (ElectronicStructureDoc); ``magnetic_ordering`` from ``ordering``."""
-    doc = _pick(record, _IDENTITY + _ELECTRONIC)
-    if record.get("ordering") is not None:
-        doc["magnetic_ordering"] = record["ordering"]
-    return doc
+    """``materials/electronic_structure`` (ElectronicStructureDoc), with ``magnetic_ordering``."""
+    return _pick(record, _IDENTITY + _ELECTRONIC) | {"magnetic_ordering": record.get("ordering")}
 
 
 ENDPOINT_DOCS: dict[str, Callable[[dict], dict[str, Any]]] = {
@@ -97,14 +118,17 @@ ENDPOINT_DOCS: dict[str, Callable[[dict], dict[str, Any]]] = {
     "electronic_structure": electronic_structure_doc,
 }
 
+
 def has_props(record: dict) -> dict[str, bool]:
-    """Which endpoints have a document for this record (MP ``has_props``), stored with it at import."""
+    """Which endpoints have a document for this record (MP ``has_props``); stored at import."""
     return {name: bool(present(record)) for name, present in HAS_PROPS.items()}
 
 
 HAS_PROPS: dict[str, Callable[[dict], Any]] = {
     "materials": lambda r: True,
-    "thermo": lambda r: r.get("energy_above_hull") is not None or r.get("formation_energy_per_atom") is not None,
+    "thermo": lambda r: (
+        r.get("energy_above_hull") is not None or r.get("formation_energy_per_atom") is not None
+    ),
     "elasticity": lambda r: r.get("bulk_modulus") or r.get("shear_modulus"),
     "magnetism": lambda r: r.get("ordering") is not None,
     "dielectric": lambda r: r.get("e_total") is not None,
@@ -114,9 +138,9 @@ HAS_PROPS: dict[str, Callable[[dict], Any]] = {
 
 @lru_cache(maxsize=4096)
 def reduced_formula(formula: str) -> str | None:
-    """MP's ``formula_pretty`` of a formula (``"Fe4O6"`` -> ``"Fe2O3"``), or None if it does not parse.
+    """MP's ``formula_pretty`` of a formula (``"Fe4O6"`` -> ``"Fe2O3"``), None if it does not parse.
 
-    >>> reduced_formula("O3Fe2"), reduced_formula("LiFePO4"), reduced_formula("La3Nb0.5Ga5.5-xAlxO14")
+    >>> reduced_formula("O3Fe2"), reduced_formula("LiFePO4"), reduced_formula("LaNb0.5Ga5-xAlxO14")
     ('Fe2O3', 'LiFePO4', None)
     """
     try:
@@ -140,19 +164,43 @@ def anonymous_formula(formula: str) -> str | None:
         return None
     amounts = sorted(int(n or 1) for _, n in parts)
     divisor = gcd(*amounts)
-    return "".join(chr(ord("A") + i) + (str(a // divisor) if a // divisor > 1 else "")
-                   for i, a in enumerate(amounts))
+    return "".join(
+        chr(ord("A") + i) + (str(a // divisor) if a // divisor > 1 else "")
+        for i, a in enumerate(amounts)
+    )
 
 
 _OPERATION_TYPES = {
-    "StartingSynthesis": "StartingSynthesis", "MixingOperation": "MixingOperation", "Mixing": "MixingOperation",
-    "LiquidGrinding": "MixingOperation", "SolutionMixing": "MixingOperation", "ShapingOperation": "ShapingOperation",
-    "DryingOperation": "DryingOperation", "HeatingOperation": "HeatingOperation",
+    "StartingSynthesis": "StartingSynthesis",
+    "MixingOperation": "MixingOperation",
+    "Mixing": "MixingOperation",
+    "LiquidGrinding": "MixingOperation",
+    "SolutionMixing": "MixingOperation",
+    "ShapingOperation": "ShapingOperation",
+    "DryingOperation": "DryingOperation",
+    "HeatingOperation": "HeatingOperation",
     "QuenchingOperation": "QuenchingOperation",
 }
-_TO_CELSIUS = {"C": lambda v: v, "°C": lambda v: v, "K": lambda v: v - 273.15, "F": lambda v: (v - 32) / 1.8}
-_TO_HOURS = {"h": 1.0, "hour": 1.0, "hours": 1.0, "hrs": 1.0, "min": 1 / 60, "mins": 1 / 60, "minutes": 1 / 60,
-             "s": 1 / 3600, "day": 24.0, "days": 24.0, "week": 168.0, "weeks": 168.0}
+_TO_CELSIUS = {
+    "C": lambda v: v,
+    "°C": lambda v: v,
+    "K": lambda v: v - 273.15,
+    "F": lambda v: (v - 32) / 1.8,
+}
+_TO_HOURS = {
+    "h": 1.0,
+    "hour": 1.0,
+    "hours": 1.0,
+    "hrs": 1.0,
+    "min": 1 / 60,
+    "mins": 1 / 60,
+    "minutes": 1 / 60,
+    "s": 1 / 3600,
+    "day": 24.0,
+    "days": 24.0,
+    "week": 168.0,
+    "weeks": 168.0,
+}
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
@@ -164,14 +212,18 @@ def _value(text: str, convert: Callable[[float], float], units: str) -> dict[str
 
 
 def _conditions(text: str) -> dict[str, Any]:
-    """Compact recipe conditions (``T=700 C; t=10 h; atmosphere=argon``) as an emmet ``Conditions``."""
+    """Compact recipe conditions (``T=700 C; t=10 h; atmosphere=argon``) as emmet ``Conditions``."""
     out: dict[str, Any] = {"heating_temperature": [], "heating_time": [], "heating_atmosphere": []}
     for part in filter(None, (p.strip() for p in text.split(";"))):
         key, _, value = part.partition("=")
         unit = value.split()[-1] if value.split() else ""
         if key == "T" and unit in _TO_CELSIUS and (v := _value(value, _TO_CELSIUS[unit], "C")):
             out["heating_temperature"].append(v)
-        elif key == "t" and unit in _TO_HOURS and (v := _value(value, lambda x, f=_TO_HOURS[unit]: x * f, "h")):
+        elif (
+            key == "t"
+            and unit in _TO_HOURS
+            and (v := _value(value, lambda x, f=_TO_HOURS[unit]: x * f, "h"))
+        ):
             out["heating_time"].append(v)
         elif key == "atmosphere":
             for gas in re.split(r"[,/]\s*", value.strip()):
@@ -190,7 +242,13 @@ def _material(formula: str) -> dict[str, Any]:
     composition = []
     if reduced is not None:
         amounts = Composition(formula).get_el_amt_dict()
-        composition = [{"formula": formula, "amount": "1", "elements": {el: f"{n:g}" for el, n in amounts.items()}}]
+        composition = [
+            {
+                "formula": formula,
+                "amount": "1",
+                "elements": {el: f"{n:g}" for el, n in amounts.items()},
+            }
+        ]
     return {"material_string": formula, "material_formula": formula, "composition": composition}
 
 
@@ -203,7 +261,11 @@ def _reaction(reaction: str | None) -> dict[str, Any] | None:
         parts = []
         for term in filter(None, (t.strip() for t in text.split(" + "))):
             amount, _, material = term.partition(" ")
-            parts.append({"amount": amount, "material": material} if material else {"amount": "1", "material": amount})
+            parts.append(
+                {"amount": amount, "material": material}
+                if material
+                else {"amount": "1", "material": amount}
+            )
         return parts
 
     left, _, right = reaction.partition("==")
@@ -211,16 +273,23 @@ def _reaction(reaction: str | None) -> dict[str, Any] | None:
 
 
 def recipe_doc(recipe: dict) -> dict[str, Any]:
-    """A recipe of the shared schema as MP's ``SynthesisSearchResultModel``, keeping matlas' own fields.
+    """A recipe of the shared schema as MP's ``SynthesisSearchResultModel``, plus matlas' fields.
 
     ``*_formula_s`` hold reduced formulas for searching; conditions are normalised to °C and hours.
     """
     operations = []
     for op in recipe["operations"]:
         if op["type"] not in _OPERATION_TYPES:
-            raise ValueError(f"unknown operation type {op['type']!r}; known: {', '.join(_OPERATION_TYPES)}")
-        operations.append({"type": _OPERATION_TYPES[op["type"]], "token": op["token"],
-                           "conditions": _conditions(op["conditions"])})
+            raise ValueError(
+                f"unknown operation type {op['type']!r}; known: {', '.join(_OPERATION_TYPES)}"
+            )
+        operations.append(
+            {
+                "type": _OPERATION_TYPES[op["type"]],
+                "token": op["token"],
+                "conditions": _conditions(op["conditions"]),
+            }
+        )
     targets = recipe["targets_string"] or [recipe["target_formula"]]
     return {
         "recipe_id": recipe["recipe_id"],
@@ -231,9 +300,13 @@ def recipe_doc(recipe: dict) -> dict[str, Any]:
         "reaction": _reaction(recipe["reaction_string"]),
         "target": _material(recipe["target_formula"]),
         "targets_formula": targets,
-        "targets_formula_s": sorted({reduced_formula(f) or f for f in [recipe["target_formula"], *targets]}),
+        "targets_formula_s": sorted(
+            {reduced_formula(f) or f for f in [recipe["target_formula"], *targets]}
+        ),
         "precursors_formula": recipe["precursors_formula"],
-        "precursors_formula_s": sorted({reduced_formula(f) or f for f in recipe["precursors_formula"]}),
+        "precursors_formula_s": sorted(
+            {reduced_formula(f) or f for f in recipe["precursors_formula"]}
+        ),
         "precursors": [_material(f) for f in recipe["precursors_formula"]],
         "operations": operations,
         "target_formula": recipe["target_formula"],

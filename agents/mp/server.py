@@ -30,8 +30,11 @@ def create_mp_app(db_path: Path | str) -> FastAPI:
     """The MP-protocol app over the snapshot at ``db_path`` (which must exist)."""
     snapshot = Snapshot(db_path)
     snapshot.info()  # fail now, not on the first request, when the file is missing
-    app = FastAPI(title="matlas MP snapshot", version=emmet_version,
-                  description="The Materials Project REST protocol over a local SQLite snapshot.")
+    app = FastAPI(
+        title="matlas MP snapshot",
+        version=emmet_version,
+        description="The Materials Project REST protocol over a local SQLite snapshot.",
+    )
 
     @app.exception_handler(MatlasError)
     async def _matlas_error(request: Request, exc: MatlasError) -> JSONResponse:
@@ -39,13 +42,23 @@ def create_mp_app(db_path: Path | str) -> FastAPI:
 
     @app.get("/heartbeat", tags=["health"])
     def heartbeat() -> dict:
-        """What MPRester checks on start: database version, access-controlled batches, emmet version."""
-        return {"status": "ok", "db_version": snapshot.info().db_version, "access_controlled_batch_ids": [],
-                "version": emmet_version}
+        """What MPRester reads first: database version, access-controlled batches, emmet version."""
+        return {
+            "status": "ok",
+            "db_version": snapshot.info().db_version,
+            "access_controlled_batch_ids": [],
+            "version": emmet_version,
+        }
 
     for name, endpoint in ENDPOINTS.items():
-        app.add_api_route(endpoint.route, _route(snapshot, endpoint), methods=["GET"], name=name,
-                          tags=["materials"], summary=f"Search {endpoint.route} documents (MP query parameters)")
+        app.add_api_route(
+            endpoint.route,
+            _route(snapshot, endpoint),
+            methods=["GET"],
+            name=name,
+            tags=["materials"],
+            summary=f"Search {endpoint.route} documents (MP query parameters)",
+        )
     return app
 
 
@@ -53,20 +66,29 @@ def _route(snapshot: Snapshot, endpoint: Endpoint):
     def handler(request: Request) -> JSONResponse:
         with closing(snapshot.connect(readonly=True)) as conn:
             result = search(conn, endpoint, list(request.query_params.multi_items()))
-        meta = {"api_version": emmet_version, "time_stamp": datetime.now(UTC).isoformat(), "total_doc": result.total,
-                "max_limit": MAX_LIMIT}
+        meta = {
+            "api_version": emmet_version,
+            "time_stamp": datetime.now(UTC).isoformat(),
+            "total_doc": result.total,
+            "max_limit": MAX_LIMIT,
+        }
         return JSONResponse({"data": result.data, "meta": meta})
+
     return handler
 
 
 class SnapshotServer:
-    """uvicorn serving one snapshot from a daemon thread; ``url`` ends with a slash, as MPRester wants."""
+    """uvicorn serving one snapshot from a daemon thread; ``url`` ends with a slash, as MP's."""
 
     def __init__(self, db_path: Path | str, host: str = "127.0.0.1", port: int = 0) -> None:
-        config = uvicorn.Config(create_mp_app(db_path), host=host, port=port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            create_mp_app(db_path), host=host, port=port, log_level="warning", lifespan="off"
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name=f"mp-snapshot-{Path(db_path).name}", daemon=True)
-        self.host, self.url = host, ""
+        self._thread = threading.Thread(
+            target=self._server.run, name=f"mp-snapshot-{Path(db_path).name}", daemon=True
+        )
+        self.host, self.url, self._port = host, "", port
 
     def start(self, timeout: float = 30.0) -> str:
         """Start serving and return the endpoint URL (``http://HOST:PORT/``)."""
@@ -74,7 +96,9 @@ class SnapshotServer:
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise InvalidInput(f"the MP snapshot server could not listen on {self.host}:{self._server.config.port}")
+                raise InvalidInput(
+                    f"the MP snapshot server cannot listen on {self.host}:{self._port}"
+                )
             time.sleep(0.01)
         port = self._server.servers[0].sockets[0].getsockname()[1]
         self.url = f"http://{self.host}:{port}/"

@@ -19,10 +19,18 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tqdm.auto import tqdm
 
-from agents.mp.documents import has_props, recipe_doc
+from agents.mp.documents import HAS_PROPS, has_props, recipe_doc
 from matlas.errors import InvalidInput
 
-__all__ = ["COLUMNS", "SAMPLE_MATERIALS", "SAMPLE_SYNTHESIS", "MaterialRecord", "RecipeRecord", "Snapshot", "SnapshotInfo"]
+__all__ = [
+    "COLUMNS",
+    "SAMPLE_MATERIALS",
+    "SAMPLE_SYNTHESIS",
+    "MaterialRecord",
+    "RecipeRecord",
+    "Snapshot",
+    "SnapshotInfo",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,6 +57,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "g_vrh": ("REAL", "$.shear_modulus.vrh"),
     "ordering": ("TEXT", "$.ordering"),
     "e_total": ("REAL", "$.e_total"),
+    **{f"has_{p}": ("INTEGER", f"$.has_props.{p}") for p in HAS_PROPS},
 }
 RECIPE_COLUMNS: dict[str, tuple[str, str]] = {
     "synthesis_type": ("TEXT", "$.synthesis_type"),
@@ -59,8 +68,10 @@ RECIPE_COLUMNS: dict[str, tuple[str, str]] = {
 
 
 def _generated(columns: dict[str, tuple[str, str]]) -> str:
-    return ",\n".join(f"  {name} {sql_type} GENERATED ALWAYS AS (json_extract(doc, '{path}')) STORED"
-                      for name, (sql_type, path) in columns.items())
+    return ",\n".join(
+        f"  {name} {sql_type} GENERATED ALWAYS AS (json_extract(doc, '{path}')) STORED"
+        for name, (sql_type, path) in columns.items()
+    )
 
 
 SCHEMA = f"""
@@ -78,12 +89,13 @@ CREATE TABLE IF NOT EXISTS synthesis (
 {_generated(RECIPE_COLUMNS)}
 );
 CREATE INDEX IF NOT EXISTS synthesis_target_mp_id ON synthesis (target_mp_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS synthesis_fts USING fts5(paragraph, text);  -- rowid = synthesis.id
+-- full text of recipes, rowid = synthesis.id
+CREATE VIRTUAL TABLE IF NOT EXISTS synthesis_fts USING fts5(paragraph, text);
 """
 
 
 class MaterialRecord(BaseModel):
-    """One material as imported, with MP ``SummaryDoc`` field names; other fields are kept as given."""
+    """One material as imported, with MP ``SummaryDoc`` field names; other fields are kept."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -97,7 +109,9 @@ class MaterialRecord(BaseModel):
     volume: float | None = Field(None, description="Cell volume (Å³).")
     density: float | None = Field(None, description="Density (g/cm³).")
     density_atomic: float | None = Field(None, description="Volume per atom (Å³/atom).")
-    symmetry: dict[str, Any] | None = Field(None, description="crystal_system, symbol, number, point_group, symprec.")
+    symmetry: dict[str, Any] | None = Field(
+        None, description="crystal_system, symbol, number, point_group, symprec."
+    )
     structure: dict[str, Any] | None = Field(None, description="pymatgen Structure.as_dict().")
     deprecated: bool | None = None
     theoretical: bool | None = None
@@ -108,9 +122,13 @@ class MaterialRecord(BaseModel):
     is_gap_direct: bool | None = None
     is_metal: bool | None = None
     energy_per_atom: float | None = Field(None, description="Corrected total energy (eV/atom).")
-    uncorrected_energy_per_atom: float | None = Field(None, description="Uncorrected total energy (eV/atom).")
+    uncorrected_energy_per_atom: float | None = Field(
+        None, description="Uncorrected total energy (eV/atom)."
+    )
     formation_energy_per_atom: float | None = Field(None, description="Formation energy (eV/atom).")
-    energy_above_hull: float | None = Field(None, description="Energy above the convex hull (eV/atom).")
+    energy_above_hull: float | None = Field(
+        None, description="Energy above the convex hull (eV/atom)."
+    )
     equilibrium_reaction_energy_per_atom: float | None = Field(None, description="eV/atom.")
     is_stable: bool | None = None
     bulk_modulus: dict[str, float] | None = Field(None, description="voigt/reuss/vrh (GPa).")
@@ -125,14 +143,16 @@ class MaterialRecord(BaseModel):
     is_magnetic: bool | None = None
     total_magnetization: float | None = Field(None, description="μB per cell.")
     total_magnetization_normalized_vol: float | None = Field(None, description="μB/Å³.")
-    total_magnetization_normalized_formula_units: float | None = Field(None, description="μB per formula unit.")
+    total_magnetization_normalized_formula_units: float | None = Field(
+        None, description="μB per formula unit."
+    )
     num_magnetic_sites: int | None = None
     num_unique_magnetic_sites: int | None = None
     types_of_magnetic_species: list[str] | None = None
 
 
 class OperationRecord(BaseModel):
-    """One step of a recipe; ``conditions`` is compact text like ``T=700 C; t=10 h; atmosphere=argon``."""
+    """One recipe step; ``conditions`` is compact text: ``T=700 C; t=10 h; atmosphere=argon``."""
 
     type: str
     token: str
@@ -161,7 +181,9 @@ class SnapshotInfo(BaseModel):
     path: str
     materials: int
     synthesis_recipes: int
-    db_version: str | None = Field(description="Date of the last import (YYYY_MM_DD), sent in the heartbeat.")
+    db_version: str | None = Field(
+        description="Date of the last import (YYYY_MM_DD), sent in the heartbeat."
+    )
 
 
 class Snapshot:
@@ -172,7 +194,7 @@ class Snapshot:
 
     @classmethod
     def ensure(cls, path: Path | str) -> Snapshot:
-        """The snapshot at ``path``, first built from the bundled sample if the file does not exist."""
+        """The snapshot at ``path``, built from the bundled sample if the file does not exist."""
         path = Path(path)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,8 +212,11 @@ class Snapshot:
         """A new connection; writable ones create the schema (WAL) on first use."""
         if readonly:
             if not self.path.exists():
-                raise InvalidInput(f"MP snapshot {self.path} does not exist; run `matlas mp import` first")
-            return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+                raise InvalidInput(
+                    f"MP snapshot {self.path} does not exist; run `matlas mp import` first"
+                )
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            return sqlite3.connect(uri, uri=True, check_same_thread=False)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -201,7 +226,9 @@ class Snapshot:
     def import_materials(self, source: Path | str, *, progress: bool = True) -> int:
         """Upsert every material of a JSONL(.gz) file in one transaction; returns the count."""
         records = (_validated(MaterialRecord, where, data) for where, data in _read_jsonl(source))
-        return self.upsert_materials(tqdm(records, desc="materials", unit=" docs", disable=not progress))
+        return self.upsert_materials(
+            tqdm(records, desc="materials", unit=" docs", disable=not progress)
+        )
 
     def upsert_materials(self, records: Iterable[MaterialRecord]) -> int:
         """Insert or replace materials by ``material_id``, atomically; returns the count."""
@@ -210,14 +237,16 @@ class Snapshot:
             for record in records:
                 doc = record.model_dump(exclude_none=True)
                 doc["has_props"] = has_props(doc)
-                conn.execute("INSERT INTO materials (material_id, doc) VALUES (?, ?) "
-                             "ON CONFLICT (material_id) DO UPDATE SET doc = excluded.doc",
-                             (record.material_id, json.dumps(doc)))
+                conn.execute(
+                    "INSERT INTO materials (material_id, doc) VALUES (?, ?) "
+                    "ON CONFLICT (material_id) DO UPDATE SET doc = excluded.doc",
+                    (record.material_id, json.dumps(doc)),
+                )
                 count += 1
         return count
 
     def import_synthesis(self, source: Path | str, *, progress: bool = True) -> int:
-        """Upsert every recipe of a JSONL(.gz) file in one transaction (MP-shaped, full-text indexed)."""
+        """Upsert every recipe of a JSONL(.gz) file in one transaction (MP-shaped, full text)."""
         count = 0
         with self._transaction() as conn:
             rows = tqdm(_read_jsonl(source), desc="recipes", unit=" docs", disable=not progress)
@@ -230,10 +259,13 @@ class Snapshot:
                 [(row_id,)] = conn.execute(
                     "INSERT INTO synthesis (recipe_id, doc) VALUES (?, ?) "
                     "ON CONFLICT (recipe_id) DO UPDATE SET doc = excluded.doc RETURNING id",
-                    (recipe.recipe_id, json.dumps(doc))).fetchall()
+                    (recipe.recipe_id, json.dumps(doc)),
+                ).fetchall()
                 conn.execute("DELETE FROM synthesis_fts WHERE rowid = ?", (row_id,))
-                conn.execute("INSERT INTO synthesis_fts (rowid, paragraph, text) VALUES (?, ?, ?)",
-                             (row_id, doc.get("paragraph_string") or "", recipe.text or ""))
+                conn.execute(
+                    "INSERT INTO synthesis_fts (rowid, paragraph, text) VALUES (?, ?, ?)",
+                    (row_id, doc.get("paragraph_string") or "", recipe.text or ""),
+                )
                 count += 1
         return count
 
@@ -243,16 +275,22 @@ class Snapshot:
             materials = conn.execute("SELECT count(*) FROM materials").fetchone()[0]
             recipes = conn.execute("SELECT count(*) FROM synthesis").fetchone()[0]
             version = conn.execute("SELECT value FROM meta WHERE key = 'db_version'").fetchone()
-        return SnapshotInfo(path=str(self.path), materials=materials, synthesis_recipes=recipes,
-                            db_version=version[0] if version else None)
+        return SnapshotInfo(
+            path=str(self.path),
+            materials=materials,
+            synthesis_recipes=recipes,
+            db_version=version[0] if version else None,
+        )
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with closing(self.connect()) as conn, conn:
             yield conn
-            conn.execute("INSERT INTO meta (key, value) VALUES ('db_version', ?) "
-                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                         (datetime.now(UTC).strftime("%Y_%m_%d"),))
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('db_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (datetime.now(UTC).strftime("%Y_%m_%d"),),
+            )
 
 
 def _read_jsonl(source: Path | str) -> Iterator[tuple[str, dict]]:

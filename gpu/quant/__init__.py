@@ -49,12 +49,13 @@ def fit_group_size(in_features: list[int], preferred: int = 128) -> int:
 
 def quantize_model(model: nn.Module, method: Method = "awq", *, calib: torch.Tensor | None = None,
                    group_size: int | None = None, include_lm_head: bool = False,
-                   cache_weight: bool = False) -> nn.Module:
+                   search_samples: int | None = None, cache_weight: bool = False) -> nn.Module:
     """Quantize ``model``'s decoder-layer linears in place and return it.
 
     ``awq`` and ``rtn4``: asymmetric int4, one scale and zero point per ``group_size`` inputs
     (None: 128, or the largest of 64 / 32 dividing every input width); ``awq`` needs ``calib``
-    token ids [n_samples, seqlen] (see ``calibration_samples``). ``int8``: per-channel weights.
+    token ids [n_samples, seqlen] (see ``calibration_samples``), of which its scale search judges
+    the first ``search_samples`` (None: all). ``int8``: per-channel weights.
     ``cache_weight`` keeps dequantized int4 weights after the first forward (faster, more memory).
     """
     if method not in ("awq", "rtn4", "int8"):
@@ -73,7 +74,7 @@ def quantize_model(model: nn.Module, method: Method = "awq", *, calib: torch.Ten
     if method == "awq":
         if calib is None:
             raise InvalidInput("AWQ needs calibration token ids (calib=calibration_samples(tokenizer))")
-        awq_quantize(model, calib, group_size, cache_weight=cache_weight)
+        awq_quantize(model, calib, group_size, search_samples=search_samples, cache_weight=cache_weight)
     with torch.no_grad():
         for name, linear in quantized_linears(model, include_lm_head).items():
             if isinstance(linear, nn.Linear):  # rtn4, or lm_head after AWQ

@@ -99,11 +99,16 @@ def apply_scale(group: ScaleGroup, scales: torch.Tensor) -> None:
         linear.weight.mul_(scales.view(1, -1))
 
 
-def search_scale(group: ScaleGroup, x: torch.Tensor, kwargs: dict, group_size: int,
-                 n_grid: int = N_GRID) -> tuple[torch.Tensor, list[float]]:
-    """Best scales [in] for ``group`` given its input ``x`` [..., in], and the output MSE per alpha
-    (``losses[0]`` is plain round-to-nearest: alpha 0, s = 1)."""
+def search_scale(group: ScaleGroup, x: torch.Tensor, kwargs: dict, group_size: int, n_grid: int = N_GRID,
+                 search_samples: int | None = None) -> tuple[torch.Tensor, list[float]]:
+    """Best scales [in] for ``group`` given its input ``x`` [n, seq, in], and the output MSE per alpha
+    (``losses[0]`` is plain round-to-nearest: alpha 0, s = 1). ``mean|x|`` uses all ``n`` sequences,
+    the loss the first ``search_samples`` (None: all)."""
     x_mean = x.abs().reshape(-1, x.shape[-1]).float().mean(0)
+    if search_samples is not None and search_samples < x.shape[0]:
+        kwargs = {k: v[:search_samples] if torch.is_tensor(v) and v.shape[0] == x.shape[0] else v
+                  for k, v in kwargs.items()}
+        x = x[:search_samples]
     target = _run(group, x, kwargs)
     originals = {name: lin.weight.detach().clone() for name, lin in group.linears.items()}
     losses, best = [], None
@@ -143,16 +148,18 @@ def search_clip(weight: torch.Tensor, x: torch.Tensor, group_size: int, n_grid: 
 
 
 @torch.no_grad()
-def awq_quantize(model: nn.Module, calib: torch.Tensor, group_size: int, *, cache_weight: bool = False) -> nn.Module:
+def awq_quantize(model: nn.Module, calib: torch.Tensor, group_size: int, *, search_samples: int | None = None,
+                 cache_weight: bool = False) -> nn.Module:
     """Scale, clip and int4-quantize every decoder-layer linear of ``model`` in place, calibrated on
-    token ids ``calib`` [n_samples, seqlen]; returns ``model``."""
+    token ids ``calib`` [n_samples, seqlen]; returns ``model``. The scale search judges the first
+    ``search_samples`` sequences (None: all; fewer is proportionally faster)."""
     layers = decoder_layers(model)
     hidden, kwargs = _first_layer_inputs(model, layers, calib)
     for layer in layers:
         feats = _linear_inputs(layer, hidden, kwargs)
         for group in scaling_groups(layer):
             x = feats[next(iter(group.linears))]
-            scales, _ = search_scale(group, x, kwargs, group_size)
+            scales, _ = search_scale(group, x, kwargs, group_size, search_samples=search_samples)
             apply_scale(group, scales)
             for name in group.linears:
                 feats[name] = feats[name] / scales

@@ -27,10 +27,11 @@ def quantize_int4(w: torch.Tensor, group_size: int) -> tuple[torch.Tensor, torch
     if in_features % group_size:
         raise InvalidInput(f"in_features {in_features} is not a multiple of group_size {group_size}")
     groups = w.detach().float().reshape(out_features, -1, group_size)
-    w_max, w_min = groups.amax(dim=-1), groups.amin(dim=-1)
+    w_min, w_max = torch.aminmax(groups, dim=-1)
     scales = ((w_max - w_min).clamp(min=1e-5) / MAX_INT4).half()
-    zeros = (-torch.round(w_min / scales.float())).clamp(0, MAX_INT4)
-    q = (torch.round(groups / scales.float().unsqueeze(-1)) + zeros.unsqueeze(-1)).clamp(0, MAX_INT4)
+    step = scales.float()
+    zeros = (-torch.round(w_min / step)).clamp_(0, MAX_INT4)
+    q = torch.round(groups / step.unsqueeze(-1)).add_(zeros.unsqueeze(-1)).clamp_(0, MAX_INT4)
     return q.reshape(out_features, in_features).int(), scales, zeros.int()
 
 

@@ -31,7 +31,7 @@ def create_app(
 
     @app.exception_handler(MatlasError)
     async def _matlas_error(request: Request, exc: MatlasError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code if exc.status_code < 500 else 502, content={"detail": str(exc)})
+        return JSONResponse(status_code=exc.status_code, content={"detail": str(exc)})
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from matlas.errors import InvalidInput
 from workers.llm_service import ChatMessage, GenerationRequest
+from workers.tool_calls import parse_tool_calls, render_with_tools
 
 __all__ = [
     "ChatCompletion", "ChatCompletionChunk", "ChatCompletionRequest", "ModelCard", "ModelList", "Usage",
 ]
 
-FinishReason = Literal["stop", "length"]
+FinishReason = Literal["stop", "length", "tool_calls"]
 
 
 class TextPart(BaseModel):
@@ -23,16 +25,44 @@ class TextPart(BaseModel):
     text: str
 
 
+class FunctionCall(BaseModel):
+    """The function a tool call names, with its arguments as a JSON string."""
+
+    name: str
+    arguments: str
+
+
+class ToolCall(BaseModel):
+    """One tool call of an assistant message."""
+
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class FunctionSpec(BaseModel):
+    """A function the model may call: name, description and JSON-schema parameters."""
+
+    name: str = Field(min_length=1, max_length=64)
+    description: str = ""
+    parameters: dict = Field(default_factory=dict)
+
+
+class ToolSpec(BaseModel):
+    """A tool offered to the model (only functions exist)."""
+
+    type: Literal["function"]
+    function: FunctionSpec
+
+
 class RequestMessage(BaseModel):
     """A chat message as clients send it; ``developer`` is read as ``system``."""
 
-    role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart]
-
-    def to_chat(self) -> ChatMessage:
-        """The message with its text parts joined."""
-        text = self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
-        return ChatMessage(role="system" if self.role == "developer" else self.role, content=text)
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[TextPart] | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
 
 
 class StreamOptions(BaseModel):
@@ -56,7 +86,10 @@ class ChatCompletionRequest(BaseModel):
     n: int = Field(1, description="Number of choices; only 1 is served.")
     stream: bool = Field(False, description="Send server-sent events of chunks, ending with 'data: [DONE]'.")
     stream_options: StreamOptions | None = None
-    tools: list[dict] | None = Field(None, description="Not served: hosted models answer in text only.")
+    tools: list[ToolSpec] | None = Field(
+        None, max_length=64, description="Functions the model may call (Hermes-style tool calls in the text)."
+    )
+    tool_choice: Literal["auto", "none"] = Field("auto", description="'none' hides the tools from the model.")
 
     @field_validator("n")
     @classmethod
@@ -72,11 +105,10 @@ class ChatCompletionRequest(BaseModel):
             raise ValueError(f"stop takes at most 4 strings (got {len(stop)})")
         return stop
 
-    @field_validator("tools")
-    @classmethod
-    def _no_tools(cls, tools: list[dict] | None) -> None:
-        if tools:
-            raise ValueError("tools are not served by matlas-hosted models; describe tools in the prompt instead")
+    @property
+    def offered_tools(self) -> list[dict]:
+        """The tools the model sees (none when ``tool_choice`` is ``none``)."""
+        return [t.model_dump() for t in self.tools or []] if self.tool_choice == "auto" else []
 
     def to_generation(self, max_tokens_limit: int) -> GenerationRequest:
         """The core request; ``max_tokens`` defaults to, and may not exceed, the server's limit."""
@@ -85,7 +117,9 @@ class ChatCompletionRequest(BaseModel):
             raise InvalidInput(f"max_tokens {max_tokens} exceeds this server's limit of {max_tokens_limit}")
         stop = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
         return GenerationRequest(
-            model=self.model, messages=[m.to_chat() for m in self.messages], max_tokens=max_tokens,
+            model=self.model, max_tokens=max_tokens,
+            messages=[ChatMessage(**m) for m in render_with_tools(
+                [m.model_dump(exclude_none=True) for m in self.messages], self.offered_tools)],
             stop=[s for s in stop if s], temperature=self.temperature, seed=self.seed,
         )
 
@@ -105,10 +139,24 @@ class Usage(BaseModel):
 
 
 class AssistantMessage(BaseModel):
-    """The generated message."""
+    """The generated message: text, or tool calls (content then null)."""
 
     role: Literal["assistant"] = "assistant"
-    content: str
+    content: str | None
+    tool_calls: list[ToolCall] | None = None
+
+    @classmethod
+    def parse(cls, text: str, tools_offered: bool) -> AssistantMessage:
+        """The reply ``text``; with tools offered, its ``<tool_call>`` blocks become tool calls."""
+        if not tools_offered:
+            return cls(content=text)
+        content, calls = parse_tool_calls(text)
+        if not calls:
+            return cls(content=content)
+        return cls(content=content or None, tool_calls=[
+            ToolCall(id=c["id"], function=FunctionCall(name=c["name"], arguments=json.dumps(c["arguments"])))
+            for c in calls
+        ])
 
 
 class Choice(BaseModel):
@@ -130,11 +178,18 @@ class ChatCompletion(BaseModel):
     usage: Usage
 
 
+class ToolCallDelta(ToolCall):
+    """A whole tool call sent in one chunk, at ``index`` of the message's calls."""
+
+    index: int
+
+
 class Delta(BaseModel):
-    """What a chunk adds to the message: the role (first chunk) or content."""
+    """What a chunk adds to the message: the role (first chunk), content or tool calls."""
 
     role: Literal["assistant"] | None = None
     content: str | None = None
+    tool_calls: list[ToolCallDelta] | None = None
 
 
 class ChunkChoice(BaseModel):

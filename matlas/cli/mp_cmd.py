@@ -8,7 +8,10 @@ import typer
 
 from matlas.cli._common import JsonOption, console, print_json, settings_of
 
-app = typer.Typer(help="Materials Project data: the local snapshot and its MP-protocol server.", no_args_is_help=True)
+app = typer.Typer(
+    help="Materials Project data: the local snapshot and its MP-protocol server.",
+    no_args_is_help=True,
+)
 
 DbOption = typer.Option(None, "--db", help="Snapshot file (default: settings, HOME/mp.sqlite).")
 
@@ -16,8 +19,12 @@ DbOption = typer.Option(None, "--db", help="Snapshot file (default: settings, HO
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    materials: Path = typer.Option(..., "--materials", help="MP-summary-like JSONL(.gz), one material a line."),
-    synthesis: Path | None = typer.Option(None, "--synthesis", help="Synthesis recipes JSONL(.gz)."),
+    materials: Path = typer.Option(
+        ..., "--materials", help="MP-summary-like JSONL(.gz), one material a line."
+    ),
+    synthesis: Path | None = typer.Option(
+        None, "--synthesis", help="Synthesis recipes JSONL(.gz)."
+    ),
     db: Path | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -33,7 +40,10 @@ def import_(
         print_json({"imported": imported, "snapshot": info.model_dump()})
         return
     done = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in imported.items())
-    console.print(f"imported {done} into {info.path} (now {info.materials} materials, {info.synthesis_recipes} recipes)")
+    console.print(
+        f"imported {done} into {info.path} "
+        f"(now {info.materials} materials, {info.synthesis_recipes} recipes)"
+    )
 
 
 @app.command("info")
@@ -45,19 +55,28 @@ def info(ctx: typer.Context, db: Path | None = DbOption, as_json: bool = JsonOpt
     settings = settings_of(ctx)
     snapshot = Snapshot(db or settings.mp_db_path)
     source = "live MP (MP_API_KEY set)" if api_key(settings) else "the local snapshot"
-    data = {"snapshot": snapshot.info().model_dump(), "queries_go_to": settings.mp_endpoint or source}
+    data = {
+        "snapshot": snapshot.info().model_dump(),
+        "queries_go_to": settings.mp_endpoint or source,
+    }
     if as_json:
         print_json(data)
         return
     s = data["snapshot"]
-    console.print(f"{s['path']}: {s['materials']} materials, {s['synthesis_recipes']} synthesis recipes "
-                  f"(db_version {s['db_version']}); MP queries go to {data['queries_go_to']}")
+    console.print(
+        f"{s['path']}: {s['materials']} materials, {s['synthesis_recipes']} synthesis recipes "
+        f"(db_version {s['db_version']}); MP queries go to {data['queries_go_to']}"
+    )
 
 
 @app.command("serve")
 def serve(
     ctx: typer.Context,
-    snapshot: Path | None = typer.Option(None, "--snapshot", help="Snapshot file (default: settings; the bundled sample on first use)."),
+    snapshot: Path | None = typer.Option(
+        None,
+        "--snapshot",
+        help="Snapshot file (default: settings; the bundled sample on first use).",
+    ),
     host: str = typer.Option("127.0.0.1", help="Bind address."),
     port: int = typer.Option(8001, help="Port."),
 ) -> None:
@@ -69,22 +88,26 @@ def serve(
 
     path = snapshot or Snapshot.ensure(settings_of(ctx).mp_db_path).path
     app_ = create_mp_app(path)
-    console.print(f"[bold]matlas[/] MP snapshot {path} on http://{host}:{port}/\n"
-                  f"use it:  MATLAS_MP_ENDPOINT=http://{host}:{port}/ matlas ...   "
-                  f"or  MPRester(api_key=<any 32 chars>, endpoint='http://{host}:{port}/')")
+    console.print(
+        f"[bold]matlas[/] MP snapshot {path} on http://{host}:{port}/\n"
+        f"use it:  MATLAS_MP_ENDPOINT=http://{host}:{port}/ matlas ...   "
+        f"or  MPRester(api_key=<any 32 chars>, endpoint='http://{host}:{port}/')"
+    )
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 @app.command("sync")
 def sync(
     ctx: typer.Context,
-    elements: str | None = typer.Option(None, "--elements", help="Materials containing all of these, e.g. Li,Fe,O."),
+    elements: str | None = typer.Option(
+        None, "--elements", help="Materials containing all of these, e.g. Li,Fe,O."
+    ),
     ids: str | None = typer.Option(None, "--ids", help="Material ids, e.g. mp-149,mp-13."),
     limit: int = typer.Option(1000, help="At most this many materials."),
     db: Path | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Copy materials from the live MP endpoint (MP_API_KEY, or MATLAS_MP_ENDPOINT) into the snapshot."""
+    """Copy materials from live MP (MP_API_KEY, or MATLAS_MP_ENDPOINT) into the snapshot."""
     from agents.mp.snapshot import Snapshot
     from agents.mp.sync import sync_materials
 

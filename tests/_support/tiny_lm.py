@@ -33,7 +33,7 @@ def make_tiny_causal_lm(path: Path, arch: str = "qwen2", *, hidden: int = 64, la
     config_cls = {"qwen2": Qwen2Config, "llama": LlamaConfig}[arch]
     config = config_cls(
         vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=False,
     )
     torch.manual_seed(seed)

@@ -1,7 +1,8 @@
-"""Agent fixtures: the bundled MP sample as a snapshot, served over the MP REST protocol once per session."""
+"""Agent fixtures: the bundled MP sample as a snapshot, served over the MP REST protocol."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +28,36 @@ def mp_endpoint(mp_db) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def mp_settings(tmp_path_factory, mp_db, mp_endpoint):
-    """Settings whose MP queries go to ``mp_endpoint`` (no key, no network); ``model_copy`` to change."""
+    """Settings whose MP queries go to ``mp_endpoint`` (no key, no network); copy to change."""
     from matlas.settings import Settings
 
-    return Settings(home=tmp_path_factory.mktemp("home"), mp_db=mp_db, mp_endpoint=mp_endpoint, mp_api_key=None)
+    return Settings(
+        home=tmp_path_factory.mktemp("home"), mp_db=mp_db, mp_endpoint=mp_endpoint, mp_api_key=None
+    )
+
+
+@pytest.fixture(scope="session")
+def sample() -> dict[str, dict]:
+    """Bundled sample materials by id, as written in ``agents/mp/data/materials.jsonl``."""
+    from agents.mp.snapshot import SAMPLE_MATERIALS
+
+    return {r["material_id"]: r for r in map(json.loads, SAMPLE_MATERIALS.read_text().splitlines())}
+
+
+@pytest.fixture(scope="session")
+def sample_recipes() -> list[dict]:
+    """Bundled sample recipes, as written in ``agents/mp/data/synthesis.jsonl``."""
+    from agents.mp.snapshot import SAMPLE_SYNTHESIS
+
+    return [json.loads(line) for line in SAMPLE_SYNTHESIS.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def mpr(mp_endpoint):
+    """The real mp-api client on ``mp_endpoint``."""
+    from mp_api.client import MPRester
+
+    from agents.mp.client import OFFLINE_API_KEY
+
+    with MPRester(api_key=OFFLINE_API_KEY, endpoint=mp_endpoint, mute_progress_bars=True) as rester:
+        yield rester

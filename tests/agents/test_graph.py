@@ -10,7 +10,7 @@ from langchain_core.tools import tool
 
 from agents.chat import ChatAgent, ChatTurn
 from agents.graph import EXPERT_STEPS, build_graph
-from agents.llm import ScriptedChatModel, parse_tool_calls
+from agents.llm import ScriptedChatModel
 from matlas.errors import UpstreamError
 from matlas.settings import Settings
 
@@ -112,12 +112,3 @@ def test_backend_failure_is_an_error_event_with_secrets_scrubbed():
 def test_unknown_expert_prompt_is_rejected():
     with pytest.raises(ValueError, match="no prompt for experts"):
         build_graph(ScriptedChatModel(steps=[]), {"alchemy": [get_thermo]})
-
-
-def test_parse_tool_calls_keeps_text_and_skips_broken_json():
-    text, calls = parse_tool_calls(
-        'Let me check. <tool_call>{"name": "get_thermo", "arguments": {"formula": ["GaN"]}}</tool_call>'
-        '<tool_call>{"name": broken}</tool_call>'
-    )
-    assert text == "Let me check." and [c["name"] for c in calls] == ["get_thermo"]
-    assert calls[0]["args"] == {"formula": ["GaN"]}

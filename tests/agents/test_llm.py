@@ -14,7 +14,7 @@ from langchain_core.tools import tool
 from agents.chat import ChatAgent
 from agents.graph import build_graph
 from agents.llm import HFChatModel, chat_model
-from matlas.errors import InvalidInput
+from matlas.errors import InvalidInput, Unavailable
 from matlas.settings import Settings
 from tests._support.http_server import serving
 
@@ -85,9 +85,9 @@ def test_openai_compatible_backend_drives_the_graph_with_native_tool_calls():
 
 def test_backend_choice_from_settings():
     assert type(chat_model(Settings(llm_base_url="http://127.0.0.1:9/v1"))).__name__ == "ChatOpenAI"
-    with pytest.raises(InvalidInput, match="needs MATLAS_LLM_BASE_URL or OPENAI_API_KEY"):
+    with pytest.raises(Unavailable, match="needs MATLAS_LLM_BASE_URL or OPENAI_API_KEY"):
         chat_model(Settings(llm_backend="openai", _env_file=None))
-    with pytest.raises(InvalidInput, match="scripted backend is for tests"):
+    with pytest.raises(Unavailable, match="scripted backend is for tests"):
         chat_model(Settings(llm_backend="scripted"))
     secret = Settings(llm_api_key="sk-never-shown")
     assert "sk-never-shown" not in repr(chat_model(secret))
@@ -141,3 +141,16 @@ def test_smollm2_answers_through_the_agent_graph(tmp_path):
     assert events[-1].event in {"answer", "error"}
     if events[-1].event == "answer":
         assert events[-1].data["content"]
+
+
+def test_agents_run_on_the_platforms_own_openai_endpoint(tiny_lm_dir, tmp_path):
+    """ChatOpenAI -> matlas /v1/chat/completions (tools rendered for a hosted model) -> the graph's answer."""
+    from matlas.api import create_app
+
+    served = Settings(home=tmp_path, llm_model=str(tiny_lm_dir), llm_max_tokens=12, device="cpu")
+    with serving(create_app(served)) as url:
+        settings = Settings(home=tmp_path, llm_base_url=f"{url}/v1", llm_model=str(tiny_lm_dir), llm_max_tokens=12)
+        events = list(ChatAgent(build_graph(chat_model(settings), {"electronic": [get_band_gap]}), settings)
+                      .stream([], "Band gap of GaAs?"))
+    assert events[-1].event == "answer", events[-1]
+    assert events[-1].data["content"]  # the random model's text, or the explicit no-answer message

@@ -13,6 +13,7 @@ from matlas.api import create_app
 from matlas.settings import Settings
 from tests._support.http_server import serving
 from workers import llm_service
+from workers.tool_calls import render_with_tools
 
 CHAT = [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "Band gap of GaN?"}]
 
@@ -111,11 +112,73 @@ def test_unknown_model_is_404(client):
     ({"n": 2}, "n must be 1"),
     ({"max_tokens": 65}, "exceeds this server's limit of 64"),
     ({"messages": []}, "messages"),
-    ({"messages": [{"role": "tool", "content": "x"}]}, "role"),
+    ({"messages": [{"role": "robot", "content": "x"}]}, "role"),
     ({"stop": ["a", "b", "c", "d", "e"]}, "at most 4"),
-    ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools are not served"),
+    ({"tools": [{"type": "retrieval"}]}, "function"),
+    ({"tool_choice": "required"}, "tool_choice"),
     ({"temperature": 3}, "temperature"),
 ])
 def test_bad_requests_are_422_with_a_reason(base_url, model_id, extra, needle):
     r = httpx.post(f"{base_url}/v1/chat/completions", json={"model": model_id, "messages": CHAT, **extra}, timeout=30)
     assert r.status_code == 422 and needle in str(r.json()["detail"])
+
+
+THERMO_TOOL = {"type": "function", "function": {
+    "name": "get_thermo", "description": "Formation energy per atom of materials by formula.",
+    "parameters": {"type": "object", "properties": {"formula": {"type": "array", "items": {"type": "string"}}},
+                   "required": ["formula"]}}}
+TOOL_EXCHANGE = [
+    *CHAT,
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "get_thermo", "arguments": '{"formula": ["GaN"]}'}}]},
+    {"role": "tool", "tool_call_id": "call_1", "content": '{"formation_energy_per_atom": -0.651}'},
+]
+
+
+def test_tools_and_tool_results_reach_the_model_as_text(client, model_id):
+    """Offered tools and a finished tool exchange are rendered into the prompt (Hermes protocol)."""
+    plain = client.chat.completions.create(model=model_id, messages=CHAT, max_tokens=4, temperature=0)
+    with_tools = client.chat.completions.create(model=model_id, messages=TOOL_EXCHANGE, tools=[THERMO_TOOL],
+                                                max_tokens=4, temperature=0)
+    hidden = client.chat.completions.create(model=model_id, messages=CHAT, tools=[THERMO_TOOL], tool_choice="none",
+                                            max_tokens=4, temperature=0)
+    rendered = llm_service.get_model(model_id).prompt_ids(render_with_tools(TOOL_EXCHANGE, [THERMO_TOOL]))
+    assert with_tools.usage.prompt_tokens == len(rendered) > plain.usage.prompt_tokens
+    assert hidden.usage.prompt_tokens == plain.usage.prompt_tokens
+    assert with_tools.choices[0].finish_reason in {"stop", "length"}  # the random model wrote no call
+
+
+def test_tool_call_replies_in_the_openai_wire_format():
+    """A reply with ``<tool_call>`` blocks becomes tool_calls the openai client and LangChain both read."""
+    from langchain_openai.chat_models.base import _convert_dict_to_message
+    from openai.types.chat import ChatCompletion as WireCompletion
+
+    from matlas.api.openai_models import AssistantMessage, ChatCompletion, Choice, Usage
+
+    text = 'Checking. <tool_call>{"name": "get_thermo", "arguments": {"formula": ["GaN"]}}</tool_call>'
+    message = AssistantMessage.parse(text, tools_offered=True)
+    body = ChatCompletion(id="chatcmpl-x", created=1, model="m", usage=Usage.of(1, 1),
+                          choices=[Choice(message=message, finish_reason="tool_calls")]).model_dump(mode="json")
+    wire = WireCompletion.model_validate(body)
+    call = wire.choices[0].message.tool_calls[0]
+    assert (call.function.name, call.function.arguments) == ("get_thermo", '{"formula": ["GaN"]}')
+    assert wire.choices[0].message.content == "Checking."
+    lc = _convert_dict_to_message(body["choices"][0]["message"])
+    assert lc.tool_calls[0]["args"] == {"formula": ["GaN"]}
+    assert AssistantMessage.parse(text, tools_offered=False).content == text
+
+
+def test_langchain_with_bound_tools_streams_from_the_endpoint(base_url, model_id):
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(model=model_id, base_url=f"{base_url}/v1", api_key="not-needed", max_tokens=6,
+                     temperature=0, streaming=True, max_retries=0)
+    reply = llm.bind_tools([THERMO_TOOL]).invoke("Formation energy of GaN?")
+    expected = client_free_complete(model_id, "Formation energy of GaN?")
+    assert reply.content == expected and reply.tool_calls == []
+
+
+def client_free_complete(model_id: str, question: str) -> str:
+    """What the hosted model itself answers to ``question`` with the tool offered."""
+    messages = render_with_tools([{"role": "user", "content": question}], [THERMO_TOOL])
+    return llm_service.get_model(model_id).complete(messages, max_tokens=6, temperature=0).text.strip()

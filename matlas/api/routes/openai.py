@@ -27,6 +27,7 @@ from matlas.api.openai_models import (
     Delta,
     ModelCard,
     ModelList,
+    ToolCallDelta,
     Usage,
 )
 from matlas.errors import MatlasError
@@ -51,6 +52,15 @@ def chat_completions(body: ChatCompletionRequest, settings: SettingsDep) -> Chat
     completion_id = uuid.uuid4().hex
     events = llm_service.generate(request, settings, request_id=completion_id)
     head = {"id": f"chatcmpl-{completion_id}", "created": int(time.time()), "model": body.model}
+    include_usage = body.stream_options is not None and body.stream_options.include_usage
+    if body.offered_tools:  # tool calls are parsed from the whole reply, then sent at once
+        done = llm_service.complete(events)
+        message = AssistantMessage.parse(done.text, tools_offered=True)
+        finish = "tool_calls" if message.tool_calls else done.finish_reason
+        if body.stream:
+            return _stream(_sse_whole(head, message, finish, done, include_usage=include_usage))
+        return ChatCompletion(**head, choices=[Choice(message=message, finish_reason=finish)],
+                              usage=Usage.of(done.prompt_tokens, done.completion_tokens))
     if not body.stream:
         done = llm_service.complete(events)
         return ChatCompletion(
@@ -58,28 +68,47 @@ def chat_completions(body: ChatCompletionRequest, settings: SettingsDep) -> Chat
             usage=Usage.of(done.prompt_tokens, done.completion_tokens),
         )
     first = next(events)  # fail with an HTTP status, not a broken stream, when nothing can be generated
-    include_usage = body.stream_options is not None and body.stream_options.include_usage
-    return EventSourceResponse(_sse(head, first, events, include_usage=include_usage),
-                               headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return _stream(_sse(head, first, events, include_usage=include_usage))
 
 
-def _sse(head: dict, first: TokenEvent, events: Generator[TokenEvent], *, include_usage: bool) -> Iterator[bytes]:
+def _stream(chunks: Iterator[bytes]) -> EventSourceResponse:
+    return EventSourceResponse(chunks, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _chunk(head: dict, delta: Delta, finish_reason: str | None = None) -> bytes:
+    return format_sse_event(data_str=ChatCompletionChunk(
+        **head, choices=[ChunkChoice(delta=delta, finish_reason=finish_reason)]).model_dump_json())
+
+
+def _usage_chunk(head: dict, prompt_tokens: int, completion_tokens: int) -> bytes:
+    usage = Usage.of(prompt_tokens, completion_tokens)
+    return format_sse_event(data_str=ChatCompletionChunk(**head, choices=[], usage=usage).model_dump_json())
+
+
+def _sse_whole(head: dict, message: AssistantMessage, finish: str, done, *, include_usage: bool) -> Iterator[bytes]:
+    """A finished reply as a stream: role, content, each tool call, finish reason, usage, ``[DONE]``."""
+    yield _chunk(head, Delta(role="assistant", content=message.content or ""))
+    if message.tool_calls:
+        yield _chunk(head, Delta(tool_calls=[
+            ToolCallDelta(index=i, **call.model_dump()) for i, call in enumerate(message.tool_calls)]))
+    yield _chunk(head, Delta(), finish)
+    if include_usage:
+        yield _usage_chunk(head, done.prompt_tokens, done.completion_tokens)
+    yield format_sse_event(data_str="[DONE]")
+
+
+def _sse(head: dict, first: TokenEvent, events: Generator[TokenEvent, None, None], *, include_usage: bool) -> Iterator[bytes]:
     """The chunks of a stream as SSE: role, content deltas, finish reason, optional usage, ``[DONE]``."""
 
-    def chunk(delta: Delta, finish_reason: str | None = None) -> bytes:
-        return format_sse_event(data_str=ChatCompletionChunk(
-            **head, choices=[ChunkChoice(delta=delta, finish_reason=finish_reason)]).model_dump_json())
-
     try:
-        yield chunk(Delta(role="assistant", content=""))
+        yield _chunk(head, Delta(role="assistant", content=""))
         for event in chain([first], events):
             if event.kind == "delta":
-                yield chunk(Delta(content=event.text))
+                yield _chunk(head, Delta(content=event.text))
                 continue
-            yield chunk(Delta(), event.finish_reason)
+            yield _chunk(head, Delta(), event.finish_reason)
             if include_usage:
-                usage = Usage.of(event.prompt_tokens, event.completion_tokens)
-                yield format_sse_event(data_str=ChatCompletionChunk(**head, choices=[], usage=usage).model_dump_json())
+                yield _usage_chunk(head, event.prompt_tokens, event.completion_tokens)
     except MatlasError as err:
         yield format_sse_event(data_str=json.dumps(
             {"error": {"message": str(err), "type": "server_error", "code": err.status_code}}))

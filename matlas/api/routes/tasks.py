@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Response
+from fastapi import APIRouter, Path, Response
 
 from matlas.api.deps import ServiceDep, SettingsDep
-from workers.submit import QueueUnavailable, TaskInfo, submit_rebuild, task_info
+from workers.submit import TaskInfo, submit_rebuild, task_info
 
 router = APIRouter(tags=["tasks"])
 
@@ -18,10 +18,7 @@ TaskId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$", description="Task 
 @router.post("/indexes/{name}/rebuild", response_model=TaskInfo, status_code=202, responses=_UNAVAILABLE)
 def rebuild(name: str, response: Response, service: ServiceDep, settings: SettingsDep) -> TaskInfo:
     """Rebuild an index from its recorded corpus: 202 with a task id when a broker is set, else 200 with the report."""
-    try:
-        info = submit_rebuild(settings, name, load_encoder=service.encoder)
-    except QueueUnavailable as err:
-        raise HTTPException(status_code=503, detail=str(err)) from None
+    info = submit_rebuild(settings, name, load_encoder=service.encoder)
     if info.state == "SUCCESS":
         response.status_code = 200
     return info
@@ -30,7 +27,4 @@ def rebuild(name: str, response: Response, service: ServiceDep, settings: Settin
 @router.get("/tasks/{task_id}", response_model=TaskInfo, responses=_UNAVAILABLE)
 def get_task(task_id: TaskId, settings: SettingsDep) -> TaskInfo:
     """Where a submitted task stands (PENDING also for ids the result store does not know)."""
-    try:
-        return task_info(settings, task_id)
-    except QueueUnavailable as err:
-        raise HTTPException(status_code=503, detail=str(err)) from None
+    return task_info(settings, task_id)

@@ -11,7 +11,7 @@ import pytest
 from emmet.core.synthesis import SynthesisSearchResultModel
 
 from agents.mp.documents import anonymous_formula, recipe_doc, reduced_formula
-from agents.mp.snapshot import SAMPLE_MATERIALS, SAMPLE_SYNTHESIS, Snapshot
+from agents.mp.snapshot import SAMPLE_MATERIALS, Snapshot
 from matlas.errors import InvalidInput
 
 
@@ -22,7 +22,11 @@ def write_jsonl(path, records):
 
 def doc_of(snapshot, material_id):
     with closing(snapshot.connect(readonly=True)) as conn:
-        return json.loads(conn.execute("SELECT doc FROM materials WHERE material_id = ?", (material_id,)).fetchone()[0])
+        return json.loads(
+            conn.execute(
+                "SELECT doc FROM materials WHERE material_id = ?", (material_id,)
+            ).fetchone()[0]
+        )
 
 
 def test_import_is_idempotent_and_upserts(tmp_path, sample):
@@ -35,8 +39,15 @@ def test_import_is_idempotent_and_upserts(tmp_path, sample):
     snapshot.import_materials(write_jsonl(tmp_path / "one.jsonl", [changed]), progress=False)
     assert snapshot.info().materials == len(sample)
     assert doc_of(snapshot, "mp-149")["band_gap"] == 1.11
-    with closing(snapshot.connect(readonly=True)) as conn:  # the generated column follows the document
-        assert conn.execute("SELECT band_gap FROM materials WHERE material_id = 'mp-149'").fetchone()[0] == 1.11
+    with closing(
+        snapshot.connect(readonly=True)
+    ) as conn:  # the generated column follows the document
+        assert (
+            conn.execute("SELECT band_gap FROM materials WHERE material_id = 'mp-149'").fetchone()[
+                0
+            ]
+            == 1.11
+        )
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -49,7 +60,9 @@ def test_bad_line_names_file_and_line_and_rolls_back(tmp_path, sample):
         snapshot.import_materials(path, progress=False)
     assert snapshot.info().materials == 0  # one transaction: nothing of the file was kept
 
-    missing = write_jsonl(tmp_path / "missing.jsonl", [good[0], {"material_id": "mp-2", "formula_pretty": "Pd"}])
+    missing = write_jsonl(
+        tmp_path / "missing.jsonl", [good[0], {"material_id": "mp-2", "formula_pretty": "Pd"}]
+    )
     with pytest.raises(InvalidInput, match=r"missing\.jsonl:2: chemsys: Field required"):
         snapshot.import_materials(missing, progress=False)
     with pytest.raises(InvalidInput, match="no such file"):
@@ -64,13 +77,22 @@ def test_synthesis_import_gz_and_full_text(tmp_path, sample_recipes):
     assert snapshot.import_synthesis(path, progress=False) == len(sample_recipes)
     assert snapshot.import_synthesis(path, progress=False) == len(sample_recipes)
     with closing(snapshot.connect(readonly=True)) as conn:
-        assert conn.execute("SELECT count(*) FROM synthesis_fts").fetchone()[0] == len(sample_recipes)
-        hits = conn.execute("SELECT recipe_id FROM synthesis JOIN synthesis_fts ON id = synthesis_fts.rowid "
-                            "WHERE synthesis_fts MATCH 'zirconia'").fetchall()
-    assert {h[0] for h in hits} == {r["recipe_id"] for r in sample_recipes if "zirconia" in r["text"]}
+        assert conn.execute("SELECT count(*) FROM synthesis_fts").fetchone()[0] == len(
+            sample_recipes
+        )
+        hits = conn.execute(
+            "SELECT recipe_id FROM synthesis JOIN synthesis_fts ON id = synthesis_fts.rowid "
+            "WHERE synthesis_fts MATCH 'zirconia'"
+        ).fetchall()
+    assert {h[0] for h in hits} == {
+        r["recipe_id"] for r in sample_recipes if "zirconia" in r["text"]
+    }
 
     bad = tmp_path / "bad.jsonl"
-    bad.write_text(json.dumps(sample_recipes[0] | {"operations": [{"type": "Levitating", "token": "x"}]}) + "\n")
+    bad.write_text(
+        json.dumps(sample_recipes[0] | {"operations": [{"type": "Levitating", "token": "x"}]})
+        + "\n"
+    )
     with pytest.raises(InvalidInput, match=r"bad\.jsonl:1: unknown operation type 'Levitating'"):
         snapshot.import_synthesis(bad, progress=False)
 
@@ -82,7 +104,9 @@ def test_ensure_builds_the_sample_once(tmp_path, sample, sample_recipes):
     with closing(sqlite3.connect(path)) as conn:
         conn.execute("DELETE FROM materials WHERE material_id = 'mp-149'")
         conn.commit()
-    assert Snapshot.ensure(path).info().materials == len(sample) - 1  # an existing file is left alone
+    assert (
+        Snapshot.ensure(path).info().materials == len(sample) - 1
+    )  # an existing file is left alone
     assert [p.name for p in path.parent.iterdir() if "partial" in p.name] == []
 
 
@@ -92,17 +116,32 @@ def test_readonly_missing_snapshot_is_a_clear_error(tmp_path):
 
 
 def test_recipe_doc_is_mp_shaped_with_normalised_units():
-    recipe = {"recipe_id": "r1", "synthesis_type": "solid-state", "doi": "10.5555/x", "target_formula": "Fe4O6",
-              "target_mp_id": None, "targets_string": [], "precursors_formula": ["Fe2(C2O4)3·2H2O"],
-              "reaction_string": "2 FeO + 0.5 O2 == 1 Fe2O3",
-              "operations": [{"type": "LiquidGrinding", "token": "milled", "conditions": "media=acetone"},
-                             {"type": "HeatingOperation", "token": "fired",
-                              "conditions": "T=873 K; T=700/750 °C; t=90 min; atmosphere=air, air"}],
-              "paragraph_excerpt": "...", "text": "..."}
+    recipe = {
+        "recipe_id": "r1",
+        "synthesis_type": "solid-state",
+        "doi": "10.5555/x",
+        "target_formula": "Fe4O6",
+        "target_mp_id": None,
+        "targets_string": [],
+        "precursors_formula": ["Fe2(C2O4)3·2H2O"],
+        "reaction_string": "2 FeO + 0.5 O2 == 1 Fe2O3",
+        "operations": [
+            {"type": "LiquidGrinding", "token": "milled", "conditions": "media=acetone"},
+            {
+                "type": "HeatingOperation",
+                "token": "fired",
+                "conditions": "T=873 K; T=700/750 °C; t=90 min; atmosphere=air, air",
+            },
+        ],
+        "paragraph_excerpt": "...",
+        "text": "...",
+    }
     doc = recipe_doc(recipe)
     SynthesisSearchResultModel.model_validate(doc)
     mixing, heating = doc["operations"]
-    assert mixing["type"] == "MixingOperation" and mixing["conditions"] == {"mixing_media": "acetone"}
+    assert mixing["type"] == "MixingOperation" and mixing["conditions"] == {
+        "mixing_media": "acetone"
+    }
     temps = heating["conditions"]["heating_temperature"]
     assert temps[0]["values"] == [pytest.approx(599.85)] and temps[1]["values"] == [700.0, 750.0]
     assert heating["conditions"]["heating_time"][0]["values"] == [1.5]

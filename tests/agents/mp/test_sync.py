@@ -25,8 +25,12 @@ def test_sync_by_elements_copies_documents(tmp_path, mp_settings, sample):
     assert sorted(docs) == expected
     for material_id, doc in docs.items():
         record = sample[material_id]
-        assert {k: doc.get(k) for k in ("band_gap", "bulk_modulus", "symmetry", "structure", "ordering")} == {
-            k: record.get(k) for k in ("band_gap", "bulk_modulus", "symmetry", "structure", "ordering")}
+        assert {
+            k: doc.get(k) for k in ("band_gap", "bulk_modulus", "symmetry", "structure", "ordering")
+        } == {
+            k: record.get(k)
+            for k in ("band_gap", "bulk_modulus", "symmetry", "structure", "ordering")
+        }
 
 
 def test_sync_by_ids_with_limit_upserts(tmp_path, mp_settings):
@@ -36,11 +40,14 @@ def test_sync_by_ids_with_limit_upserts(tmp_path, mp_settings):
     assert sorted(stored(settings.mp_db_path)) == ["mp-13", "mp-134", "mp-30"]
 
 
-@pytest.mark.parametrize("kwargs,update,message", [
-    ({"elements": ["Li"], "material_ids": ["mp-1"]}, {}, "not both"),
-    ({"elements": ["Li"]}, {"mp_endpoint": None}, "sync needs a live endpoint"),
-    ({"elements": ["Li"], "limit": 0}, {}, "limit must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs,update,message",
+    [
+        ({"elements": ["Li"], "material_ids": ["mp-1"]}, {}, "not both"),
+        ({"elements": ["Li"]}, {"mp_endpoint": None}, "sync needs a live endpoint"),
+        ({"elements": ["Li"], "limit": 0}, {}, "limit must be at least 1"),
+    ],
+)
 def test_sync_refuses_unclear_requests(tmp_path, mp_settings, kwargs, update, message):
     settings = mp_settings.model_copy(update={"mp_db": tmp_path / "s.sqlite", **update})
     with pytest.raises(InvalidInput, match=message):
