@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-
 from typing import Self
 
 from pydantic import BaseModel, Field, ValidationError
@@ -32,7 +31,7 @@ class VersionManifest(BaseModel):
     format_version: int = Field(FORMAT_VERSION, description="On-disk format of this directory.")
     name: str = Field(description="Index name (the folder name of the index root).")
     version: str = Field(description="Version directory name, e.g. 'v000003'.")
-    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     def write(self, directory: Path) -> None:
         """Write ``manifest.json`` into ``directory``."""

@@ -79,11 +79,13 @@ class IndexRoot:
         """Yield ``(tmp_dir, version_name)`` to write a version into, then publish it atomically.
 
         Writers of one root are serialised by an ``flock``; if the body raises, the temporary
-        directory is removed and nothing changes.
+        directory is removed and nothing changes (a killed writer's is removed by the next one).
         """
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         with open(self.path / ".lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one writer per index root at a time
+            for stale in self.versions_dir.glob(".tmp-*"):  # left by a writer killed mid-build
+                shutil.rmtree(stale, ignore_errors=True)
             tmp = self.versions_dir / f".tmp-{uuid.uuid4().hex}"
             tmp.mkdir()
             try:

@@ -272,13 +272,17 @@ def _convert_gguf(path: Path, out: Path) -> None:
 
 
 def _quantized(source: Path | str, model: str, method: str, tokenizer: Any, cache_dir: Path | None) -> Any:
-    """The model quantized with ``method``; AWQ / RTN int4 checkpoints are cached under ``cache_dir``."""
+    """The model quantized with ``method``; AWQ / RTN int4 checkpoints are cached under ``cache_dir``.
+
+    int4 layers keep their dequantized weight after the first forward pass (``cache_weight``): the
+    CPU path has no int4 matmul kernel, so this trades the memory saving for decoding speed.
+    """
     from gpu.quant import calibration_samples, load_quantized, quantize_model, save_quantized
 
     def build() -> Any:
         lm = _load(lambda: _causal_lm(source), model)
         calib = calibration_samples(tokenizer) if method == "awq" else None
-        return quantize_model(lm, method, calib=calib)
+        return quantize_model(lm, method, calib=calib, cache_weight=True)
 
     if cache_dir is None or method == "int8":  # int8 quantizes in a second at load time
         return build()
@@ -287,7 +291,7 @@ def _quantized(source: Path | str, model: str, method: str, tokenizer: Any, cach
         save_quantized(build(), tmp)
         tokenizer.save_pretrained(tmp)
 
-    return load_quantized(_cached(_cache_root(cache_dir, model) / method, write))
+    return load_quantized(_cached(_cache_root(cache_dir, model) / method, write), cache_weight=True)
 
 
 def _cache_root(cache_dir: Path, model: str) -> Path:

@@ -96,7 +96,7 @@ def at_most(name: str, path: str) -> Filter:
 
 
 def ranges(names: str = "", **paths: str) -> dict[str, Filter]:
-    """``NAME_min`` / ``NAME_max`` filters for each top-level field in ``names`` and ``NAME=path``."""
+    """``NAME_min`` / ``NAME_max`` filters per top-level field in ``names`` and ``NAME=path``."""
     out: dict[str, Filter] = {}
     for name, path in ({n: f"$.{n}" for n in names.split()} | paths).items():
         out[f"{name}_min"] = at_least(f"{name}_min", path)

@@ -87,12 +87,14 @@ def test_clip_search_lowers_output_error():
     assert err(pseudo_quantize_int4(clipped, GROUP)) < err(pseudo_quantize_int4(w, GROUP))
 
 
-def test_awq_model_is_closer_to_float_than_rtn(outlier_lm):
+@pytest.mark.parametrize("search_samples", [None, 3])
+def test_awq_model_is_closer_to_float_than_rtn(outlier_lm, search_samples):
     x = ids(2)
     with torch.no_grad():
         ref = outlier_lm(x).logits
         rtn = quantize_model(copy.deepcopy(outlier_lm), "rtn4", group_size=GROUP)(x).logits
-        awq = quantize_model(copy.deepcopy(outlier_lm), "awq", calib=ids(3), group_size=GROUP)(x).logits
+        awq = quantize_model(copy.deepcopy(outlier_lm), "awq", calib=ids(3), group_size=GROUP,
+                             search_samples=search_samples)(x).logits
     mse = lambda out: float((out - ref).pow(2).mean())
     assert mse(awq) < 0.8 * mse(rtn)
 

@@ -12,22 +12,6 @@ from agents.artifacts import ArtifactStore
 from agents.tools import expert_tools
 
 
-@pytest.fixture(scope="session")
-def sample() -> dict[str, dict]:
-    """Bundled sample materials by id, as written in ``agents/mp/data/materials.jsonl``."""
-    from agents.mp.snapshot import SAMPLE_MATERIALS
-
-    return {r["material_id"]: r for r in map(json.loads, SAMPLE_MATERIALS.read_text().splitlines())}
-
-
-@pytest.fixture(scope="session")
-def sample_recipes() -> list[dict]:
-    """Bundled sample recipes, as written in ``agents/mp/data/synthesis.jsonl``."""
-    from agents.mp.snapshot import SAMPLE_SYNTHESIS
-
-    return [json.loads(line) for line in SAMPLE_SYNTHESIS.read_text().splitlines()]
-
-
 @pytest.fixture
 def artifacts(tmp_path) -> ArtifactStore:
     return ArtifactStore(tmp_path / "artifacts" / "session-1")
