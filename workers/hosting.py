@@ -40,7 +40,6 @@ class Usage(BaseModel):
     )
 
 
-_Usage = Usage  # the name workers/llm_service.py imports today; it should pass usage= to stream()
 
 
 class Completion(Usage):

@@ -90,7 +90,7 @@ def test_stop_and_max_tokens_through_the_worker(base_url, tiny_lm_dir):
 
 
 def test_worker_errors_keep_their_status(base_url, tiny_lm_dir):
-    too_long = [{"role": "user", "content": "band gap " * 400}]  # beyond the tiny model's 512-token context
+    too_long = [{"role": "user", "content": "band gap " * 3000}]  # beyond the tiny model's 4096-token context
     for stream in (False, True):
         r = httpx.post(f"{base_url}/v1/chat/completions", timeout=120,
                        json={"model": str(tiny_lm_dir), "messages": too_long, "stream": stream})
