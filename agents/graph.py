@@ -90,17 +90,7 @@ def _expert_graph(name: str, description: str, model: BaseChatModel, tools: list
             outputs.append(str(msg.content))
         return {"messages": result["messages"], "tool_outputs": outputs}
 
-    def route(state: AgentState) -> str:
-        last = state["messages"][-1]
-        return "tools" if isinstance(last, AIMessage) and last.tool_calls else END
-
-    graph = StateGraph(AgentState)
-    graph.add_node("agent", agent)
-    graph.add_node("tools", tools_step)
-    graph.add_edge(START, "agent")
-    graph.add_conditional_edges("agent", route, ["tools", END])
-    graph.add_edge("tools", "agent")
-    return graph.compile(name=f"{name}_expert")
+    return _tool_loop(f"{name}_expert", ("agent", agent), ("tools", tools_step))
 
 
 def build_graph(model: BaseChatModel, tools_by_expert: dict[str, list[BaseTool]]):
@@ -139,17 +129,23 @@ def build_graph(model: BaseChatModel, tools_by_expert: dict[str, list[BaseTool]]
             replies.append(ToolMessage(content=content, tool_call_id=call["id"], name=call["name"]))
         return {"messages": replies, "tool_outputs": outputs}
 
+    return _tool_loop("matlas_supervisor", ("supervisor", supervisor), ("experts", run_experts))
+
+
+def _tool_loop(name: str, model: tuple[str, Any], act: tuple[str, Any]):
+    """A graph that alternates the model node and the node acting on its tool calls until it answers."""
+
     def route(state: AgentState) -> str:
         last = state["messages"][-1]
-        return "experts" if isinstance(last, AIMessage) and last.tool_calls else END
+        return act[0] if isinstance(last, AIMessage) and last.tool_calls else END
 
     graph = StateGraph(AgentState)
-    graph.add_node("supervisor", supervisor)
-    graph.add_node("experts", run_experts)
-    graph.add_edge(START, "supervisor")
-    graph.add_conditional_edges("supervisor", route, ["experts", END])
-    graph.add_edge("experts", "supervisor")
-    return graph.compile(name="matlas_supervisor")
+    graph.add_node(*model)
+    graph.add_node(*act)
+    graph.add_edge(START, model[0])
+    graph.add_conditional_edges(model[0], route, [act[0], END])
+    graph.add_edge(act[0], model[0])
+    return graph.compile(name=name)
 
 
 def _ask_expert(expert, task: str) -> tuple[str, list[str]]:

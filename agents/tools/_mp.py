@@ -8,12 +8,13 @@ MP. Documents come back projected to the fields asked, floats rounded to 6 signi
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 from pymatgen.core import Element
 
+from agents.artifacts import ArtifactStore
 from agents.mp.client import open_rester
 from agents.mp.documents import reduced_formula
 from agents.tools._common import rounded
@@ -112,6 +113,16 @@ def material_ids_for(settings: Settings, query: MaterialQuery) -> list[str]:
             raise InvalidInput(f"no material matches {_describe({'formula': query.formula})}")
         ids += [doc["material_id"] for doc in found if doc["material_id"] not in ids]
     return ids
+
+
+def stash_arrays(
+    records: list[dict[str, Any]], artifacts: ArtifactStore, field: str, meta: dict[str, Any], *,
+    key: str | None = None, extract: Callable[[Any], Any] = lambda value: value,
+) -> None:
+    """Move each record's array ``field`` into ``artifacts``, leaving its handle under ``key`` (default ``field``)."""
+    for record in records:
+        if (array := extract(record.pop(field, None))) is not None:
+            record[key or field] = artifacts.put_array(array, {"material_id": record["material_id"], **meta})
 
 
 def results(

@@ -8,7 +8,7 @@ from langchain_core.tools import BaseTool
 
 from agents.artifacts import ArtifactStore
 from agents.tools._common import make_tool
-from agents.tools._mp import MaterialQuery, material_ids_for, mp_search, results
+from agents.tools._mp import MaterialQuery, material_ids_for, mp_search, results, stash_arrays
 from matlas.settings import Settings
 
 __all__ = ["elasticity_tools"]
@@ -25,12 +25,9 @@ def elasticity_tools(settings: Settings, artifacts: ArtifactStore) -> list[BaseT
     def get_elasticity(args: MaterialQuery) -> dict[str, Any]:
         ids = material_ids_for(settings, args)
         records, more = mp_search(settings, "elasticity", fields=FIELDS, limit=args.limit, material_ids=ids)
-        for record in records:
-            tensor = record.pop("elastic_tensor", None) or {}
-            if matrix := tensor.get("ieee_format") or tensor.get("raw"):
-                record["elastic_tensor"] = artifacts.put_array(matrix, {
-                    "material_id": record["material_id"], "quantity": "elastic tensor",
-                    "units": "GPa", "format": "6x6 Voigt"})
+        stash_arrays(records, artifacts, "elastic_tensor",
+                     {"quantity": "elastic tensor", "units": "GPa", "format": "6x6 Voigt"},
+                     extract=lambda tensor: (tensor or {}).get("ieee_format") or (tensor or {}).get("raw"))
         return results(records, more, "elasticity document", args.criteria())
 
     return [make_tool(

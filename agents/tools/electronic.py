@@ -8,7 +8,7 @@ from langchain_core.tools import BaseTool
 
 from agents.artifacts import ArtifactStore
 from agents.tools._common import make_tool
-from agents.tools._mp import MaterialQuery, material_ids_for, mp_search, results
+from agents.tools._mp import MaterialQuery, material_ids_for, mp_search, results, stash_arrays
 from matlas.settings import Settings
 
 __all__ = ["electronic_tools"]
@@ -29,10 +29,8 @@ def electronic_tools(settings: Settings, artifacts: ArtifactStore) -> list[BaseT
     def get_dielectric(args: MaterialQuery) -> dict[str, Any]:
         ids = material_ids_for(settings, args)
         records, more = mp_search(settings, "dielectric", fields=DIELECTRIC_FIELDS, limit=args.limit, material_ids=ids)
-        for record in records:
-            if tensor := record.pop("total", None):
-                record["total_tensor"] = artifacts.put_array(tensor, {
-                    "material_id": record["material_id"], "quantity": "total dielectric tensor", "units": "ε0"})
+        stash_arrays(records, artifacts, "total", {"quantity": "total dielectric tensor", "units": "ε0"},
+                     key="total_tensor")
         return results(records, more, "dielectric document", args.criteria())
 
     return [

@@ -8,7 +8,7 @@ from langchain_core.tools import BaseTool
 
 from agents.artifacts import ArtifactStore
 from agents.tools._common import make_tool
-from agents.tools._mp import MaterialQuery, material_ids_for, mp_search, results
+from agents.tools._mp import MaterialQuery, material_ids_for, mp_search, results, stash_arrays
 from matlas.settings import Settings
 
 __all__ = ["magnetism_tools"]
@@ -26,10 +26,7 @@ def magnetism_tools(settings: Settings, artifacts: ArtifactStore) -> list[BaseTo
     def get_magnetism(args: MaterialQuery) -> dict[str, Any]:
         ids = material_ids_for(settings, args)
         records, more = mp_search(settings, "magnetism", fields=FIELDS, limit=args.limit, material_ids=ids)
-        for record in records:
-            if magmoms := record.pop("magmoms", None):
-                record["magmoms"] = artifacts.put_array(magmoms, {
-                    "material_id": record["material_id"], "quantity": "site magnetic moments", "units": "μB"})
+        stash_arrays(records, artifacts, "magmoms", {"quantity": "site magnetic moments", "units": "μB"})
         return results(records, more, "magnetism document", args.criteria())
 
     return [make_tool(
