@@ -1,26 +1,26 @@
 """``matlas serve`` as a real process answering real HTTP on loopback."""
 
+import json
 import os
-import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import httpx
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests._support.http_server import serving
+from tests._support.redis_server import free_port
+from tests._support.scripted_openai import scripted_openai
 
 
-@pytest.mark.slow
-def test_serve_answers_search_over_http(built_index, tmp_path):
-    port = _free_port()
-    env = os.environ | {"MATLAS_INDEX_ROOT": str(built_index.parent), "MATLAS_DEFAULT_INDEX": "mini",
-                        "MATLAS_HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+@contextmanager
+def matlas_serve(env: dict[str, str]):
+    """A ``matlas serve`` process on a free port; yields its base URL, stops it (SIGTERM) afterwards."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("MP_API_KEY", "OPENAI_API_KEY")} | {
+        "HF_HUB_OFFLINE": "1", **env}
     proc = subprocess.Popen([sys.executable, "-m", "matlas", "serve", "--port", str(port), "--no-build-default"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -35,11 +35,51 @@ def test_serve_answers_search_over_http(built_index, tmp_path):
             assert proc.poll() is None, proc.stdout.read()
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_serve_answers_search_over_http(built_index, tmp_path):
+    env = {"MATLAS_INDEX_ROOT": str(built_index.parent), "MATLAS_DEFAULT_INDEX": "mini", "MATLAS_HOME": str(tmp_path)}
+    with matlas_serve(env) as base:
         r = httpx.post(f"{base}/v1/search", json={"query": "blue LED semiconductor", "k": 3}, timeout=60)
         assert r.status_code == 200 and r.json()["hits"][0]["id"] == "gan"
         bad = httpx.post(f"{base}/v1/search", json={"query": "x", "k": -1}, timeout=10)
         assert bad.status_code == 422 and "detail" in bad.json()
         assert httpx.get(f"{base}/v1/indexes", timeout=10).json()[0]["name"] == "mini"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_chat_sessions_survive_a_restart_of_the_api_process(mp_db, tmp_path):
+    """Two turns in one session, with a real API process restarted between them (SQLite session store)."""
+    replies = [
+        {"tool": "ask_thermo_expert", "args": {"task": "formation energy of GaN"}},
+        {"tool": "get_thermo", "args": {"formula": ["GaN"]}},
+        {"text": "GaN (mp-804): -0.651 eV/atom."},
+        {"text": "GaN (mp-804) has a formation energy of -0.651 eV/atom."},
+        {"text": "As said, GaN (mp-804) is at -0.651 eV/atom."},
+    ]
+    provider = scripted_openai(replies)
+    with serving(provider) as llm_url:
+        env = {"MATLAS_HOME": str(tmp_path), "MATLAS_MP_DB": str(mp_db), "MATLAS_LLM_BASE_URL": f"{llm_url}/v1",
+               "MATLAS_LLM_MODEL": "scripted"}
+        with matlas_serve(env) as base:
+            r = httpx.post(f"{base}/v1/chat", json={"message": "Formation energy of GaN?", "stream": False}, timeout=120)
+            assert r.status_code == 200, r.text
+            session_id = r.json()["session_id"]
+            assert r.json()["answer"]["citations"] == ["mp-804"]
+        with matlas_serve(env) as base:  # a new process over the same store
+            stored = httpx.get(f"{base}/v1/sessions/{session_id}", timeout=30).json()
+            assert [(t["role"], t["content"]) for t in stored["turns"]] == [
+                ("user", "Formation energy of GaN?"), ("assistant", replies[3]["text"])]
+            r = httpx.post(f"{base}/v1/chat", json={"message": "And again?", "session_id": session_id,
+                                                    "stream": False}, timeout=120)
+            assert r.status_code == 200, r.text
+            assert len(httpx.get(f"{base}/v1/sessions/{session_id}", timeout=30).json()["turns"]) == 4
+    last = provider.state.requests[-1]["messages"]  # the restarted process sent the stored history along
+    assert [m["content"] for m in last if m["role"] in ("user", "assistant")][-3:] == [
+        "Formation energy of GaN?", replies[3]["text"], "And again?"]
+    assert json.dumps(last).count("-0.651") >= 1
