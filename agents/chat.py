@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from agents.graph import SUPERVISOR_STEPS, SUPERVISOR_TAG, build_graph
 from matlas.errors import InvalidInput, UpstreamError
 from matlas.settings import Settings, scrub
+from retrieval.service import SearchService
 
 __all__ = ["ChatAgent", "ChatAnswer", "ChatEvent", "ChatTurn", "build_chat_agent"]
 
@@ -103,8 +104,11 @@ class ChatAgent:
         raise UpstreamError("the agent ended without an answer")
 
 
-def build_chat_agent(settings: Settings, *, llm: BaseChatModel | None = None, session_id: str | None = None) -> ChatAgent:
-    """The supervisor and its MP experts on the settings' LLM backend (or ``llm``)."""
+def build_chat_agent(
+    settings: Settings, *, llm: BaseChatModel | None = None, session_id: str | None = None,
+    search: SearchService | None = None,
+) -> ChatAgent:
+    """The supervisor and its MP experts on the settings' LLM backend (or ``llm``), searching with ``search``."""
     from agents.artifacts import ArtifactStore
     from agents.llm import chat_model
     from agents.tools import expert_tools
@@ -113,4 +117,4 @@ def build_chat_agent(settings: Settings, *, llm: BaseChatModel | None = None, se
         raise InvalidInput(f"invalid session id {session_id!r}: use 1-64 letters, digits, '-' or '_'")
     model = llm or chat_model(settings)
     artifacts = ArtifactStore(settings.home / "artifacts" / (session_id or "default"))
-    return ChatAgent(build_graph(model, expert_tools(settings, artifacts)), settings)
+    return ChatAgent(build_graph(model, expert_tools(settings, artifacts, search=search)), settings)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, ParamSpec, Protocol, TypeVar
 from pydantic import BaseModel, Field
 
 from matlas.errors import InvalidInput, MatlasError, SessionNotFound, UpstreamError
+from retrieval.service import SearchService
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -301,8 +302,11 @@ def open_session_store(settings: Settings) -> SessionStore:
 class ChatService:
     """Chat turns over stored sessions, for the API and the CLI; the store and the LLM are built on first use."""
 
-    def __init__(self, settings: Settings, *, llm: BaseChatModel | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, llm: BaseChatModel | None = None, search: SearchService | None = None
+    ) -> None:
         self._settings, self._llm = settings, llm
+        self._search = search or SearchService.from_settings(settings)  # encoders load once, not per turn
         self._store: SessionStore | None = None
         self._store_lock, self._llm_lock = threading.Lock(), threading.Lock()
 
@@ -337,7 +341,7 @@ class ChatService:
         if session is None:
             title = message.strip().splitlines()[0][:TITLE_CHARS] if message.strip() else None
             session = Session(**self.store.create(title).model_dump())
-        agent = build_chat_agent(self._settings, llm=llm, session_id=session.id)
+        agent = build_chat_agent(self._settings, llm=llm, session_id=session.id, search=self._search)
         return session, self._turn(agent, session, message)
 
     def _turn(self, agent: ChatAgent, session: Session, message: str) -> Iterator[ChatEvent]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.manifest import IndexManifest
 from index.reader import IndexVersion
@@ -16,6 +17,9 @@ from index.versions import IndexRoot
 from matlas.errors import IndexNotFound, InvalidInput
 from retrieval.encoder import MultiVectorEncoder
 from retrieval.search import Searcher
+
+if TYPE_CHECKING:
+    from matlas.settings import Settings
 
 __all__ = ["SearchService", "resolve_index"]
 
@@ -56,6 +60,12 @@ class SearchService:
         self._encoders: dict[str, MultiVectorEncoder] = {}
         self._searchers: dict[Path, tuple[str, Searcher]] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, allow_paths: bool = False) -> SearchService:
+        """The service over ``settings.indexes_dir`` with the settings' device, batch size and candidates."""
+        return cls(settings.indexes_dir, device=settings.device, batch_size=settings.encode_batch_size,
+                   candidates=settings.search_candidates, allow_paths=allow_paths)
 
     def encoder(self, model_id: str) -> MultiVectorEncoder:
         """The encoder for ``model_id``, loaded on first use."""

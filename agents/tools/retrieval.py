@@ -28,10 +28,7 @@ class _SearchDocuments(BaseModel):
 
 def retrieval_tools(settings: Settings, service: SearchService | None = None) -> list[BaseTool]:
     """The retrieval expert's tools over ``service`` (default: one over ``settings.indexes_dir``)."""
-    service = service or SearchService(
-        settings.indexes_dir, device=settings.device, batch_size=settings.encode_batch_size,
-        candidates=settings.search_candidates, allow_paths=False,
-    )
+    service = service or SearchService.from_settings(settings)
 
     def search_documents(args: _SearchDocuments) -> dict[str, Any]:
         name = args.index or settings.default_index

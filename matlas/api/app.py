@@ -23,11 +23,8 @@ def create_app(
     settings = settings or Settings()
     app = FastAPI(title="matlas", version=matlas.__version__, description="Retrieval and agent services for materials science.")
     app.state.settings = settings
-    app.state.search = search_service or SearchService(
-        settings.indexes_dir, device=settings.device, batch_size=settings.encode_batch_size,
-        candidates=settings.search_candidates, allow_paths=False,
-    )
-    app.state.chat = chat_service or ChatService(settings)
+    app.state.search = search_service or SearchService.from_settings(settings)
+    app.state.chat = chat_service or ChatService(settings, search=app.state.search)
 
     @app.exception_handler(MatlasError)
     async def _matlas_error(request: Request, exc: MatlasError) -> JSONResponse:

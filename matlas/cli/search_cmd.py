@@ -18,8 +18,7 @@ IndexOption = typer.Option(..., "--index", help="Index directory, or a name unde
 def _service(ctx: typer.Context):
     from retrieval.service import SearchService
 
-    s = settings_of(ctx)
-    return SearchService(s.indexes_dir, device=s.device, batch_size=s.encode_batch_size, candidates=s.search_candidates)
+    return SearchService.from_settings(settings_of(ctx), allow_paths=True)
 
 
 def search(
