@@ -20,12 +20,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 from pymatgen.core import Composition, Structure
 
-from index.binary import (
-    build_binary_index,
-    open_binary_version,
-    publish_binary_version,
-    search_binary,
-)
+from index.binary import build_binary_index, open_binary_version, publish_binary_version, search_binary
 from matlas.errors import InvalidInput
 from retrieval.hashing import RREH, Hasher, load_hasher
 from retrieval.hashing.features import structure_features, text_features
