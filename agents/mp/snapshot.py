@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from agents.mp.documents import HAS_PROPS, has_props, recipe_doc
 from matlas.errors import InvalidInput
+from retrieval.corpus import Document
 
 __all__ = [
     "COLUMNS",
@@ -268,6 +269,25 @@ class Snapshot:
                 )
                 count += 1
         return count
+
+    def synthesis_corpus(self) -> Iterator[Document]:
+        """The recipes as BEIR documents (``_id`` recipe id, title target and route, text the recipe)
+        for ``matlas index build``, so the retrieval expert can search them by meaning."""
+        with closing(self.connect(readonly=True)) as conn:
+            rows = conn.execute(
+                "SELECT s.recipe_id, s.doc, f.text FROM synthesis s "
+                "JOIN synthesis_fts f ON f.rowid = s.id ORDER BY s.id"
+            )
+            for recipe_id, doc, text in rows:
+                doc = json.loads(doc)
+                target = doc["target"]["material_formula"]
+                steps = "; ".join(f"{op['type']} ({op['token']})" for op in doc.get("operations") or [])
+                yield Document(
+                    id=recipe_id, title=f"{target} by {doc['synthesis_type']} synthesis",
+                    text=text or " ".join(filter(None, [doc.get("reaction_string"), steps])),
+                    metadata={"doi": doc.get("doi"), "target_mp_id": doc.get("target_mp_id"),
+                              "kind": "synthesis recipe"},
+                )
 
     def info(self) -> SnapshotInfo:
         """Counts and version of the snapshot."""

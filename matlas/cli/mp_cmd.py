@@ -46,6 +46,36 @@ def import_(
     )
 
 
+@app.command("corpus")
+def corpus(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="BEIR corpus.jsonl to write (then `matlas index build`)."),
+    db: Path | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Write the snapshot's synthesis recipes as a BEIR corpus, for an index the retrieval expert searches."""
+    from agents.mp.snapshot import Snapshot
+    from matlas.errors import InvalidInput
+
+    if not out.parent.is_dir():
+        raise InvalidInput(f"cannot write {out}: folder {out.parent} does not exist")
+    snapshot = Snapshot.ensure(db or settings_of(ctx).mp_db_path)  # the bundled sample on a first run
+    count, tmp = 0, out.with_name(f".{out.name}.partial")
+    try:
+        with tmp.open("w", encoding="utf-8") as f:
+            for doc in snapshot.synthesis_corpus():
+                f.write(doc.model_dump_json(by_alias=True) + "\n")
+                count += 1
+        tmp.replace(out)  # readers never see a half-written corpus
+    finally:
+        tmp.unlink(missing_ok=True)
+    if as_json:
+        print_json({"corpus": str(out), "documents": count})
+        return
+    console.print(f"wrote {count} synthesis recipes to {out}; index them with "
+                  f"`matlas index build --corpus {out} --out synthesis`")
+
+
 @app.command("info")
 def info(ctx: typer.Context, db: Path | None = DbOption, as_json: bool = JsonOption) -> None:
     """Show what the snapshot holds and where MP queries go."""
