@@ -30,7 +30,7 @@ def serve(
     port: int | None = typer.Option(None, help="Port (default: settings, 8000)."),
     build_default: bool = typer.Option(True, help="Build the default materials index if missing."),
 ) -> None:
-    """Serve the HTTP API (POST /v1/search, GET /v1/indexes, /docs) over the index root."""
+    """Serve the HTTP API: search, chat, OpenAI-compatible completions, tasks (OpenAPI at /docs)."""
     import uvicorn
 
     from matlas.api import create_app
