@@ -33,12 +33,23 @@ _HASH = re.compile(r"^BHash(\d+)$")
 _MULTI = re.compile(r"^BMultiHash(\d+)x(\d+)$")
 
 
+_FAST_CODE_SIZES = (4, 8, 16, 20, 32, 64)  # bytes FAISS has specialised Hamming computers for
+
+
 def _codes(codes: np.ndarray, bits: int | None = None) -> np.ndarray:
+    """``codes`` as contiguous uint8, zero-padded to the next code size FAISS computes fast.
+
+    Zero bytes add nothing to Hamming distances, so 16-bit codes padded to 32 bits rank the same
+    and skip FAISS's generic byte loop. ``bits`` is the (padded) width of the index searched.
+    """
     codes = np.asarray(codes)
     if codes.dtype != np.uint8 or codes.ndim != 2:
         raise InvalidInput(f"binary codes must be a 2-D uint8 array (n, bits // 8), got {codes.dtype} {codes.shape}")
-    if bits is not None and codes.shape[1] * 8 != bits:
+    size = next((s for s in _FAST_CODE_SIZES if s >= codes.shape[1]), codes.shape[1])
+    if bits is not None and size * 8 != bits:
         raise InvalidInput(f"codes have {codes.shape[1] * 8} bits, the index has {bits}")
+    if size != codes.shape[1]:
+        codes = np.pad(codes, ((0, 0), (0, size - codes.shape[1])))
     return np.ascontiguousarray(codes)
 
 
@@ -52,15 +63,15 @@ def _bucket_sizes(codes: np.ndarray, start: int, b: int) -> int:
 def build_binary_index(factory: str, codes: np.ndarray, ids: np.ndarray | None = None, *,
                        nflip: int = 2, max_bucket: int = 100_000) -> faiss.IndexBinary:
     """An ``IndexBinaryIDMap2`` of ``factory`` holding ``codes`` ``(n, nbytes)`` uint8 with ``ids`` (default 0..n-1)."""
+    bits = np.shape(codes)[1] * 8 if np.ndim(codes) == 2 else 0  # the code length; storage may pad it
     codes = _codes(codes)
-    bits = codes.shape[1] * 8
     if ids is None:
         ids = np.arange(len(codes), dtype=np.int64)
     ids = np.ascontiguousarray(ids, dtype=np.int64)
     if ids.shape != (len(codes),):
         raise InvalidInput(f"need one id per code: {len(codes)} codes, ids of shape {ids.shape}")
     if factory == "BFlat":
-        inner = faiss.IndexBinaryFlat(bits)
+        inner = faiss.IndexBinaryFlat(codes.shape[1] * 8)
     elif (m := _HASH.match(factory)) or (m := _MULTI.match(factory)):
         tables, b = (1, int(m.group(1))) if factory.startswith("BHash") else (int(m.group(1)), int(m.group(2)))
         if not 1 <= b <= 64 or tables * b > bits:
@@ -68,7 +79,8 @@ def build_binary_index(factory: str, codes: np.ndarray, ids: np.ndarray | None =
         worst = max(_bucket_sizes(codes, t * b, b) for t in range(tables))
         if worst > max_bucket:
             raise InvalidInput(f"factory {factory!r}: a bucket holds {worst} codes (> max_bucket={max_bucket}); use more bits per table")
-        inner = faiss.IndexBinaryHash(bits, b) if tables == 1 else faiss.IndexBinaryMultiHash(bits, tables, b)
+        width = codes.shape[1] * 8
+        inner = faiss.IndexBinaryHash(width, b) if tables == 1 else faiss.IndexBinaryMultiHash(width, tables, b)
         inner.nflip = nflip
     else:
         raise InvalidInput(f"unknown binary index factory {factory!r}; use one of {list(BINARY_FACTORIES)}")
@@ -114,7 +126,7 @@ def read_index_binary(path: Path) -> faiss.IndexBinary:
 class BinaryIndexManifest(VersionManifest):
     """``manifest.json`` of a binary index version: one named FAISS binary index per part."""
 
-    bits: int = Field(description="Code length in bits.")
+    bits: int = Field(description="Stored code length in bits (16-bit codes are stored zero-padded to 32).")
     factory: str = Field(description="Binary factory string of every part ('BFlat', 'BHash16', ...).")
     parts: dict[str, int] = Field(description="Part name -> number of codes; file '<part>.bidx'.")
     meta: dict[str, Any] = Field(default_factory=dict, description="What the codes came from (hasher, data).")

@@ -65,3 +65,19 @@ def test_versions_flip_atomically(codes, tmp_path):
     assert (directory / "extra.txt").read_text() == "hi"
     IndexRoot(root).publish("v000001")
     assert open_binary_version(root)[0].meta == {"x": 1}
+
+
+def test_16_bit_codes_are_stored_padded_to_32_bits_with_the_same_ranking():
+    rng = np.random.default_rng(7)
+    codes = rng.integers(0, 256, size=(500, 2), dtype=np.uint8)
+    index = build_binary_index("BFlat", codes)
+    assert index.d == 32 and index.code_size == 4
+    dist, ids = search_binary(index, codes[:20], 10)
+    bits = np.unpackbits(codes, axis=1)
+    exact = (bits[:20, None, :] != bits[None, :, :]).sum(-1)
+    np.testing.assert_array_equal(dist, np.sort(exact, axis=1)[:, :10])  # zero bytes add no distance
+    assert (exact[np.arange(20)[:, None], ids] == dist).all()
+    with pytest.raises(InvalidInput, match="codes have 64 bits, the index has 32"):
+        search_binary(index, np.zeros((1, 8), dtype=np.uint8), 1)
+    with pytest.raises(InvalidInput, match="do not fit in 16-bit codes"):
+        build_binary_index("BMultiHash2x16", codes)
