@@ -122,7 +122,8 @@ class HostedModel:
     ) -> Completion:
         """The whole reply to ``messages`` with token usage and finish reason."""
         usage = Usage()
-        text = "".join(self._generate(messages, max_tokens, stop, temperature, seed, usage))
+        text = "".join(self.stream(messages, max_tokens=max_tokens, stop=stop, temperature=temperature, seed=seed,
+                                   usage=usage))
         return Completion(text=text, **usage.model_dump())
 
     def prompt_ids(self, messages: list[dict]) -> list[int]:
