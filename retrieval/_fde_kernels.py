@@ -1,16 +1,21 @@
-"""Compiled (numba) aggregation step of the FDE: partition sums or averages of projected tokens
-and the Hamming-nearest fill of empty partitions, one parallel loop over documents.
+"""Compiled (numba) FDE of a batch of multi-vectors, one parallel loop over documents.
 
-The token projections themselves come from one BLAS GEMM in ``fde.py``; what is left is small
-(``T * R * d_proj`` additions) but irregular, which is what a compiled loop is for.
+Aggregation is linear, so each repetition sums (or averages) the *raw* tokens of a partition
+first and projects only the partition rows afterwards: ``T*d`` additions plus one small GEMM of
+the distinct rows (occupied partitions and fill tokens, at most ``B``) instead of projecting
+every token (``T*d*d_proj`` multiply-adds). A document's SimHash sides come from one GEMM while
+its tokens are in cache.
 """
 
 from __future__ import annotations
 
 import os
+import types
 
 import numba
 import numpy as np
+import scipy.linalg.cython_blas  # noqa: F401  numba's np.dot calls this BLAS: load it before
+# ``threadpool_limits`` is entered, or the limit misses it (measured: 2x slower, nested threads)
 
 # numba's OpenMP layer leaves its threads spinning after a parallel loop; beside torch's and
 # FAISS's OpenMP pools on a few cores that stalls the next single query by ~0.5 s (measured:
@@ -19,42 +24,54 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
 
-def _aggregate(values, starts, codes, num_partitions, average, fill, out):  # pragma: no cover - compiled
+def _encode(docs, simhash, k, proj, num_partitions, average, fill, out):  # pragma: no cover - compiled
     """Write each document's FDE into ``out`` ``(n, R * B * d_out)`` float32.
 
-    ``values`` (T, R, d_out) projected tokens of n documents laid end to end (``starts``, n + 1
-    offsets), or (T, 1, d_out) when every repetition sees the same vectors; ``codes`` (T, R)
-    SimHash partition of each token. ``average`` divides sums by counts (documents); ``fill``
-    copies into each empty partition the token whose code is nearest in Hamming distance, the
+    ``docs`` a typed list of n (T_i, d) float32 token matrices (no copy into one array);
+    ``simhash`` (d, R * k) hyperplanes; ``proj`` (R, d, d_out) inner projections, or shape
+    (R, 0, 0) to keep tokens as they are. ``average`` divides sums by counts (documents);
+    ``fill`` gives each empty partition the token whose code is nearest in Hamming distance, the
     earliest such token on ties.
     """
-    n = starts.shape[0] - 1
-    R = codes.shape[1]
+    n = len(docs)
+    R = proj.shape[0]
     B = num_partitions
-    d_out = values.shape[2]
-    shared = values.shape[1] == 1
+    d = simhash.shape[0]
+    identity = proj.shape[1] == 0
+    d_out = d if identity else proj.shape[2]
     for i in numba.prange(n):
+        doc = docs[i]
+        m = doc.shape[0]
+        sides = np.dot(doc, simhash) if k > 0 else np.zeros((m, 0), dtype=np.float32)
         counts = np.empty(B, dtype=np.int64)
         first = np.empty(B, dtype=np.int64)
+        slot = np.empty(B, dtype=np.int64)  # row of ``rows`` that partition b reads
+        token_slot = np.full(m, -1, dtype=np.int64)
+        rows = np.empty((B, d), dtype=np.float32)  # occupied partitions + distinct fills <= B
         for r in range(R):
-            v = 0 if shared else r
-            acc = out[i, r * B * d_out : (r + 1) * B * d_out]
-            acc[:] = 0.0
             counts[:] = 0
             first[:] = -1
-            for t in range(starts[i], starts[i + 1]):
-                b = codes[t, r]
-                if counts[b] == 0:
-                    first[b] = t
-                counts[b] += 1
-                for j in range(d_out):
-                    acc[b * d_out + j] += values[t, v, j]
-            for b in range(B):
-                if counts[b] > 1 and average:
-                    scale = np.float32(1.0) / np.float32(counts[b])
-                    for j in range(d_out):
-                        acc[b * d_out + j] *= scale
-                elif counts[b] == 0 and fill:
+            slot[:] = -1
+            used = 0
+            for t in range(m):
+                c = 0
+                for j in range(k):
+                    if sides[t, r * k + j] > 0:
+                        c |= 1 << j
+                if counts[c] == 0:
+                    first[c] = t
+                    slot[c] = used
+                    rows[used] = 0.0
+                    used += 1
+                counts[c] += 1
+                acc = rows[slot[c]]
+                tok = doc[t]
+                for j in range(d):
+                    acc[j] += tok[j]
+            if fill:
+                for b in range(B):
+                    if counts[b] > 0:
+                        continue
                     best, best_dist = -1, 1 << 30
                     for c in range(B):
                         t = first[c]
@@ -66,9 +83,36 @@ def _aggregate(values, starts, codes, num_partitions, average, fill, out):  # pr
                             rest >>= 1
                         if dist < best_dist or (dist == best_dist and t < best):
                             best, best_dist = t, dist
-                    for j in range(d_out):
-                        acc[b * d_out + j] = values[best, v, j]
+                    if token_slot[best] < 0:
+                        token_slot[best] = used
+                        rows[used] = doc[best]
+                        used += 1
+                    slot[b] = token_slot[best]
+                for c in range(B):  # fills are partition firsts: reset only those
+                    if first[c] >= 0:
+                        token_slot[first[c]] = -1
+            projected = rows[:used] if identity else np.dot(rows[:used], proj[r])
+            acc = out[i, r * B * d_out : (r + 1) * B * d_out]
+            for b in range(B):
+                s = slot[b]
+                if s < 0:
+                    acc[b * d_out : (b + 1) * d_out] = 0.0
+                    continue
+                scale = np.float32(1.0)
+                if average and counts[b] > 1:
+                    scale = np.float32(1.0) / np.float32(counts[b])
+                for j in range(d_out):
+                    acc[b * d_out + j] = projected[s, j] * scale
 
 
-aggregate = numba.njit(parallel=True, cache=True)(_aggregate)
-aggregate_serial = numba.njit(cache=True)(_aggregate)  # small batches: no thread-pool wake-up
+def _renamed(fn, name: str):
+    """``fn`` under another name: numba's on-disk cache is keyed by name, not by ``parallel``, so
+    two dispatchers of one function load each other's code (measured: the parallel one ran
+    serially, 2x slower)."""
+    copy = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = name
+    return copy
+
+
+encode = numba.njit(parallel=True, cache=True)(_encode)
+encode_serial = numba.njit(cache=True)(_renamed(_encode, "_encode_serial"))  # no thread wake-up
