@@ -39,13 +39,22 @@ def _encode(docs, simhash, k, proj, num_partitions, average, fill, out):  # prag
     d = simhash.shape[0]
     identity = proj.shape[1] == 0
     d_out = d if identity else proj.shape[2]
+    hamming = np.empty((B, B), dtype=np.int64)
+    for b in range(B):
+        for c in range(B):
+            rest, dist = b ^ c, 0
+            while rest:
+                dist += rest & 1
+                rest >>= 1
+            hamming[b, c] = dist
     for i in numba.prange(n):
-        doc = docs[i]
+        doc = docs[np.int64(i)]  # prange indices are unsigned
         m = doc.shape[0]
         sides = np.dot(doc, simhash) if k > 0 else np.zeros((m, 0), dtype=np.float32)
         counts = np.empty(B, dtype=np.int64)
         first = np.empty(B, dtype=np.int64)
         slot = np.empty(B, dtype=np.int64)  # row of ``rows`` that partition b reads
+        firsts = np.empty(B, dtype=np.int64)  # occupied partitions, in order
         token_slot = np.full(m, -1, dtype=np.int64)
         rows = np.empty((B, d), dtype=np.float32)  # occupied partitions + distinct fills <= B
         for r in range(R):
@@ -69,18 +78,18 @@ def _encode(docs, simhash, k, proj, num_partitions, average, fill, out):  # prag
                 for j in range(d):
                     acc[j] += tok[j]
             if fill:
+                occupied = 0
+                for c in range(B):
+                    if first[c] >= 0:
+                        firsts[occupied] = c
+                        occupied += 1
                 for b in range(B):
                     if counts[b] > 0:
                         continue
                     best, best_dist = -1, 1 << 30
-                    for c in range(B):
-                        t = first[c]
-                        if t < 0:
-                            continue
-                        rest, dist = b ^ c, 0
-                        while rest:
-                            dist += rest & 1
-                            rest >>= 1
+                    for o in range(occupied):
+                        c = firsts[o]
+                        t, dist = first[c], hamming[b, c]
                         if dist < best_dist or (dist == best_dist and t < best):
                             best, best_dist = t, dist
                     if token_slot[best] < 0:
@@ -88,9 +97,8 @@ def _encode(docs, simhash, k, proj, num_partitions, average, fill, out):  # prag
                         rows[used] = doc[best]
                         used += 1
                     slot[b] = token_slot[best]
-                for c in range(B):  # fills are partition firsts: reset only those
-                    if first[c] >= 0:
-                        token_slot[first[c]] = -1
+                for o in range(occupied):  # fills are partition firsts: reset only those
+                    token_slot[first[firsts[o]]] = -1
             projected = rows[:used] if identity else np.dot(rows[:used], proj[r])
             acc = out[i, r * B * d_out : (r + 1) * B * d_out]
             for b in range(B):
