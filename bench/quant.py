@@ -9,6 +9,12 @@ copy of the decoder-layer linears (lm_head and embeddings stay float32) and meas
   packed zeros; int8: codes + scales) and how many times fewer than float32;
 * ``quant_s``: quantization time (AWQ: the calibration search included).
 
+The "fp32" reference is itself a 4-bit model: every 32 consecutive inputs of a row hold at most
+16 distinct values (GGUF Q4_1: ``d * q + m`` with a float ``m``). Measured: int4 with float zero
+points at group 32 reproduces it exactly (ppl 31.40 = 31.40), but AutoAWQ's format stores integer
+zero points, so the same group-32 grid costs +38 % (RTN) and no int4 checkpoint in that format can
+land on the reference grid; the AWQ-vs-fp32 gap here is bounded below by that re-rounding.
+
 AWQ calibrates on different text: seeded windows of the Python language reference shipped with
 CPython (``gpu.quant.calibration_samples``). SmolLM2's hidden size 576 is not a multiple of 128
 (4.5 groups), so AutoAWQ's default group size 128 cannot be used for q/k/v/o/gate/up: every
