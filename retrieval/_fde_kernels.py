@@ -14,8 +14,10 @@ import types
 
 import numba
 import numpy as np
-import scipy.linalg.cython_blas  # noqa: F401  numba's np.dot calls this BLAS: load it before
-# ``threadpool_limits`` is entered, or the limit misses it (measured: 2x slower, nested threads)
+
+# numba's np.dot calls scipy's BLAS: load it before ``threadpool_limits`` is entered, or the limit
+# misses it (measured: 2x slower, nested BLAS threads inside the parallel loop)
+import scipy.linalg.cython_blas  # noqa: F401
 
 # numba's OpenMP layer leaves its threads spinning after a parallel loop; beside torch's and
 # FAISS's OpenMP pools on a few cores that stalls the next single query by ~0.5 s (measured:

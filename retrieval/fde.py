@@ -31,8 +31,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from numba.typed import List
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
