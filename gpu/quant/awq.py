@@ -6,7 +6,8 @@ are captured with a hook, then each layer in turn
 1. records the inputs of its linears (forward hooks) and their per-channel mean ``|x|``;
 2. for each group of linears sharing an input (q/k/v after ``input_layernorm``; o after v when
    shapes allow; gate/up after ``post_attention_layernorm``; down after up) grid-searches
-   ``alpha`` in {0, 1/20, ..., 19/20} for ``s = mean|x| ** alpha`` (normalised), minimising the
+   ``alpha`` in {0, 1/20, ..., 19/20} for ``s = mean|x| ** alpha / mean|w~| ** (1 - alpha)``
+   (AutoAWQ's duo scaling, ``w~`` = weights over their group's max; normalised), minimising the
    MSE of the group's module output with ``Q(W * s) / s`` weights, and folds the best ``s`` into
    the preceding norm or linear (``W * s``, previous op ``/ s``: the float function is unchanged);
 3. searches a per-group clipping threshold (``max|w|`` shrunk by up to 50 %) minimising each
@@ -100,11 +101,14 @@ def apply_scale(group: ScaleGroup, scales: torch.Tensor) -> None:
 
 
 def search_scale(group: ScaleGroup, x: torch.Tensor, kwargs: dict, group_size: int, n_grid: int = N_GRID,
-                 search_samples: int | None = None) -> tuple[torch.Tensor, list[float]]:
+                 search_samples: int | None = None, duo: bool = True) -> tuple[torch.Tensor, list[float]]:
     """Best scales [in] for ``group`` given its input ``x`` [n, seq, in], and the output MSE per alpha
-    (``losses[0]`` is plain round-to-nearest: alpha 0, s = 1). ``mean|x|`` uses all ``n`` sequences,
-    the loss the first ``search_samples`` (None: all)."""
+    (without ``duo``, ``losses[0]`` is plain round-to-nearest: alpha 0, s = 1). ``mean|x|`` uses all ``n`` sequences,
+    the loss the first ``search_samples`` (None: all). ``duo`` (AutoAWQ's default ``duo_scaling``)
+    searches ``s = mean|x| ** alpha / mean|w~| ** (1 - alpha)``, ``w~`` the weights normalised by
+    their group's ``max|w|``; without it ``s = mean|x| ** alpha`` (the paper's form)."""
     x_mean = x.abs().reshape(-1, x.shape[-1]).float().mean(0)
+    w_mean = _weight_mean(group.linears.values(), group_size).to(x_mean) if duo else None
     if search_samples is not None and search_samples < x.shape[0]:
         kwargs = {k: v[:search_samples] if torch.is_tensor(v) and v.shape[0] == x.shape[0] else v
                   for k, v in kwargs.items()}
@@ -113,7 +117,9 @@ def search_scale(group: ScaleGroup, x: torch.Tensor, kwargs: dict, group_size: i
     originals = {name: lin.weight.detach().clone() for name, lin in group.linears.items()}
     losses, best = [], None
     for step in range(n_grid):
-        s = x_mean.pow(step / n_grid).clamp(min=1e-4)
+        alpha = step / n_grid
+        s = x_mean.pow(alpha) / (w_mean.pow(1 - alpha) + 1e-4) if duo else x_mean.pow(alpha)
+        s = s.clamp(min=1e-4)
         s = (s / (s.max() * s.min()).sqrt()).to(x.dtype)
         for name, lin in group.linears.items():
             lin.weight.copy_(pseudo_quantize_int4(originals[name] * s, group_size) / s)
@@ -123,6 +129,13 @@ def search_scale(group: ScaleGroup, x: torch.Tensor, kwargs: dict, group_size: i
     for name, lin in group.linears.items():
         lin.weight.copy_(originals[name])
     return best, losses
+
+
+def _weight_mean(linears, group_size: int) -> torch.Tensor:
+    """Mean over output rows of ``|w|`` normalised by its group's ``max|w|``, per input channel."""
+    w = torch.cat([lin.weight.detach().float() for lin in linears])
+    g = w.abs().reshape(-1, group_size)
+    return (g / (g.amax(dim=1, keepdim=True) + 1e-6)).reshape(w.shape).mean(0)
 
 
 def search_clip(weight: torch.Tensor, x: torch.Tensor, group_size: int, n_grid: int = N_GRID,

@@ -68,8 +68,10 @@ def test_scale_search_beats_round_to_nearest_on_outlier_channels(outlier_lm):
     x = layer.post_attention_layernorm(torch.randn(4, 32, 128))
     before = {n: lin.weight.clone() for n, lin in group.linears.items()}
     with torch.no_grad():
-        scales, losses = search_scale(group, x, {}, GROUP)
-    assert len(losses) == 20 and min(losses) < 0.7 * losses[0]  # losses[0]: alpha 0, plain RTN
+        _, plain = search_scale(group, x, {}, GROUP, duo=False)
+        scales, losses = search_scale(group, x, {}, GROUP)  # duo scaling, AutoAWQ's default
+    assert len(plain) == 20 and min(plain) < 0.7 * plain[0]  # plain[0]: alpha 0, s = 1: plain RTN
+    assert min(losses) < 0.7 * plain[0]
     assert all(torch.equal(lin.weight, before[n]) for n, lin in group.linears.items())  # search restores
     outliers = layer.post_attention_layernorm.weight > 10
     assert scales[outliers].min() > scales[~outliers].max()  # salient channels are scaled up
