@@ -67,8 +67,7 @@ def _encode(docs, simhash, k, proj, num_partitions, average, fill, out):  # prag
             for t in range(m):
                 c = 0
                 for j in range(k):
-                    if sides[t, r * k + j] > 0:
-                        c |= 1 << j
+                    c |= np.int64(sides[t, r * k + j] > 0) << j  # branchless: signs are coin flips
                 if counts[c] == 0:
                     first[c] = t
                     slot[c] = used
