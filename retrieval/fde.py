@@ -110,12 +110,12 @@ class FixedDimensionalEncoder:
         R, k = p.num_repetitions, p.num_simhash_projections
         self._simhash = rng.standard_normal((dim, R * k)).astype(np.float32)
         self._projection = None
-        self._blocks = np.zeros((R, 0, 0), dtype=np.float32)  # (R, dim, d_proj) per repetition
+        self._blocks = np.zeros((R, 0, 0), dtype=np.float32)  # (R, d_proj, dim): P_r transposed
         if p.projection_dimension is not None:
             signs = rng.integers(0, 2, size=(dim, R * self.d_proj)).astype(np.float32) * 2 - 1
             self._projection = signs / np.float32(np.sqrt(self.d_proj))
             self._blocks = np.ascontiguousarray(
-                self._projection.reshape(dim, R, self.d_proj).transpose(1, 0, 2)
+                self._projection.reshape(dim, R, self.d_proj).transpose(1, 2, 0)
             )
         self._sketch = None
         if p.final_projection_dimension:

@@ -78,7 +78,7 @@ def test_fill_uses_hamming_nearest_token():
             if members:
                 np.testing.assert_allclose(fde[r, b], doc[members].mean(0), rtol=1e-5)
             else:
-                dist = [bin(int(codes[t, r]) ^ b).count("1") for t in range(2)]
+                dist = [(int(codes[t, r]) ^ b).bit_count() for t in range(2)]
                 np.testing.assert_allclose(fde[r, b], doc[int(np.argmin(dist))], rtol=1e-5)
 
 
@@ -160,7 +160,7 @@ def _reference_document_fde(enc, doc):
             if members:
                 out[r, b] = vals[members].mean(0)
             elif p.fill_empty_partitions:
-                dist = [bin(c ^ b).count("1") for c in codes]
+                dist = [(int(c) ^ b).bit_count() for c in codes]
                 out[r, b] = vals[int(np.argmin(dist))]
     return out.ravel()
 
@@ -182,3 +182,15 @@ def test_results_do_not_alias_the_scratch_buffer():
     kept = first.copy()
     enc.encode_documents([_unit(rng, 5, 8)])
     np.testing.assert_array_equal(first, kept)
+
+
+@pytest.mark.parametrize("n,d,m", [(32, 384, 16), (7, 384, 10), (1, 5, 3), (3, 9, 4), (2, 1, 7)])
+def test_projection_kernel_equals_matmul_on_every_tail(n, d, m):
+    from retrieval._fde_kernels import gemm_nt
+
+    rng = np.random.default_rng(n * 1000 + m)
+    a = rng.standard_normal((n, d)).astype(np.float32)
+    bt = rng.standard_normal((m, d)).astype(np.float32)
+    out = np.full((n, m), np.nan, dtype=np.float32)
+    gemm_nt(a, bt, out)
+    np.testing.assert_allclose(out, a.astype(np.float64) @ bt.T.astype(np.float64), rtol=1e-4, atol=1e-4)
