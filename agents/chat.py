@@ -73,7 +73,7 @@ class ChatAgent:
                         yield ChatEvent(event="token", data={"text": str(chunk.content)})
                 else:
                     final = payload
-        except Exception as exc:  # the model endpoint or a bug: the turn ends with a clear error
+        except Exception as exc:  # noqa: BLE001 - the model endpoint or a bug: the turn ends with a clear error
             detail = scrub(f"the agent failed: {type(exc).__name__}: {exc}", self.settings)
             yield ChatEvent(event="error", data={"detail": detail})
             return

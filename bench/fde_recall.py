@@ -29,8 +29,17 @@ import time
 
 import numpy as np
 
-from bench._data import (IMPLEMENTATIONS, DataUnavailable, as_f32, chamfer_matrix, emit,
-                         make_encoder, scifact, synthetic, topk)
+from bench._data import (
+    IMPLEMENTATIONS,
+    DataUnavailable,
+    as_f32,
+    chamfer_matrix,
+    emit,
+    make_encoder,
+    scifact,
+    synthetic,
+    topk,
+)
 from retrieval.maxsim import maxsim_scores
 
 PARAMS = [(20, 5, 16), (20, 4, 8)]
@@ -66,7 +75,7 @@ def evaluate(name, params, docs, queries, exact, truth, candidates) -> dict:
         fde_docs = enc_docs(docs)
         elapsed = time.perf_counter() - t0
         fde_queries = enc_queries(queries)
-    except Exception as err:  # a reference that cannot run this combination
+    except Exception as err:  # noqa: BLE001 - a reference that cannot run this combination
         return {**row, "note": f"n/a: {type(err).__name__}: {err}"[:120]}
     scores = np.asarray(fde_queries, dtype=np.float32) @ np.asarray(fde_docs, np.float32).T
     order = topk(scores, max(100, *candidates))

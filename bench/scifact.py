@@ -23,7 +23,6 @@ from retrieval.encoder import MultiVectorEncoder
 from retrieval.metrics import evaluate
 from retrieval.search import Searcher
 
-
 _SINGLE = 50
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -148,7 +148,7 @@ def append_documents(
                 "tokens": old.tokens + n_tokens,
                 "shards": [*old.shards, shard],
                 "corpus_sha256": chain_checksum(old.corpus_sha256, docs),
-                "created_at": datetime.now(timezone.utc),
+                "created_at": datetime.now(UTC),
             }
         )
         manifest.write(tmp)

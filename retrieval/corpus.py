@@ -72,7 +72,7 @@ def load_corpus(path: Path) -> list[Document]:
     """Documents of a BEIR ``corpus.jsonl``; ids must be unique and texts non-empty."""
     docs = list(_read_jsonl(path, Document))
     seen: set[str] = set()
-    for i, doc in enumerate(docs):
+    for doc in docs:
         if doc.id in seen:
             raise InvalidInput(f"{path}: duplicate document id {doc.id!r}")
         if not doc.content.strip():

@@ -20,7 +20,12 @@ import numpy as np
 from pydantic import BaseModel, Field
 from pymatgen.core import Composition, Structure
 
-from index.binary import build_binary_index, open_binary_version, publish_binary_version, search_binary
+from index.binary import (
+    build_binary_index,
+    open_binary_version,
+    publish_binary_version,
+    search_binary,
+)
 from matlas.errors import InvalidInput
 from retrieval.hashing import RREH, Hasher, load_hasher
 from retrieval.hashing.features import structure_features, text_features
@@ -63,7 +68,7 @@ def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
 def _chemsys(formula: str) -> str | None:
     try:
         return Composition(formula).chemical_system
-    except Exception:  # text-mined formulas with variables ("La3Ga5.5-xAlxO14") have none
+    except Exception:  # noqa: BLE001 - text-mined formulas with variables ("La3Ga5.5-xAlxO14") have none
         return None
 
 
@@ -78,7 +83,7 @@ def load_snapshot(mp_dir: Path | str, *, max_structures: int | None = None, max_
     if (p := mp_dir / "synthesis_recipes.jsonl.gz").is_file():
         texts += [(r["recipe_id"], r["text"], r.get("target_mp_id"), r["target_formula"]) for r in _jsonl(p)]
     linked = {t[2] for t in texts if t[2]}
-    records = [r for r in _jsonl(mp_dir / "materials.jsonl")]
+    records = list(_jsonl(mp_dir / "materials.jsonl"))
     records.sort(key=lambda r: (r["material_id"] not in linked, int(r["material_id"].split("-")[1])))
     records = records[:max_structures] if max_structures else records
     position = {r["material_id"]: i for i, r in enumerate(records)}
@@ -150,7 +155,7 @@ def parse_structure(spec: str | dict[str, Any], snapshot: Path | None = None) ->
         return Structure.from_str(spec, fmt="cif")
     except InvalidInput:
         raise
-    except Exception as err:  # pymatgen raises many types on bad CIF/JSON
+    except Exception as err:  # noqa: BLE001 - pymatgen raises many types on bad CIF/JSON
         raise InvalidInput(f"not a readable structure (CIF, pymatgen JSON or mp-id): {str(err)[:200] or type(err).__name__}") from None
 
 

@@ -50,7 +50,7 @@ def _colbert_linear(path: Path) -> torch.Tensor | None:
             from safetensors import safe_open
 
             with safe_open(str(file), framework="pt") as f:
-                return f.get_tensor("linear.weight") if "linear.weight" in f.keys() else None
+                return f.get_tensor("linear.weight") if "linear.weight" in f.keys() else None  # noqa: SIM118 - safe_open has no __contains__
         state = torch.load(file, map_location="cpu", weights_only=True)
         return state.get("linear.weight")
     return None

@@ -98,10 +98,10 @@ def _describe(s: Structure, symprec: float) -> tuple[list[str], dict[str, Any]]:
     names = [f"{e} ({', '.join(_categories(e))})" if _categories(e) else str(e) for e in elements]
     sentences = [
         f"Space group {symbol} (No. {number}), {system} crystal system.",
-        f"Conventional cell: a = {lat.a:.3f} Å, b = {lat.b:.3f} Å, c = {lat.c:.3f} Å, "
-        f"α = {lat.alpha:.1f}°, β = {lat.beta:.1f}°, γ = {lat.gamma:.1f}°.",
-        f"Sites in the cell: {len(s)}; density {density:.3f} g/cm^3; "
-        f"volume per atom {s.volume / len(s):.2f} Å^3.",
+        (f"Conventional cell: a = {lat.a:.3f} Å, b = {lat.b:.3f} Å, c = {lat.c:.3f} Å, "
+         f"α = {lat.alpha:.1f}°, β = {lat.beta:.1f}°, γ = {lat.gamma:.1f}°."),
+        (f"Sites in the cell: {len(s)}; density {density:.3f} g/cm^3; "
+         f"volume per atom {s.volume / len(s):.2f} Å^3."),
         f"Elements: {', '.join(names)}.",
     ]
     chis = [e.X for e in elements if not math.isnan(e.X)]
@@ -145,7 +145,7 @@ def _prototype_docs() -> tuple[list[Document], int]:
         try:
             structure = Structure.from_dict(entry["snl"])
             sentences, metadata = _describe(structure, _SYMPREC["aflow"])
-        except Exception:  # whatever pymatgen cannot analyse is dropped, and counted
+        except Exception:  # noqa: BLE001 - whatever pymatgen cannot analyse is dropped, and counted
             failed += 1
             continue
         formula = metadata["formula"]
@@ -175,7 +175,7 @@ def _example_docs() -> tuple[list[Document], int]:
             # plain dicts: Interface / TransformedStructure dicts hold the (final) structure too
             structure = Structure.from_dict(json.loads(path.read_text(encoding="utf-8")))
             sentences, metadata = _describe(structure, _SYMPREC["example"])
-        except Exception:  # whatever pymatgen cannot analyse is dropped, and counted
+        except Exception:  # noqa: BLE001 - whatever pymatgen cannot analyse is dropped, and counted
             failed += 1
             continue
         formula = metadata["formula"]
@@ -189,8 +189,8 @@ def _example_docs() -> tuple[list[Document], int]:
 
 def _element_doc(el: Element) -> Document:
     facts = [
-        f"{el.long_name} ({el.symbol}) is the chemical element with atomic number {el.Z}, "
-        f"in group {el.group} and period {el.row} of the periodic table ({el.block}-block).",
+        (f"{el.long_name} ({el.symbol}) is the chemical element with atomic number {el.Z}, "
+         f"in group {el.group} and period {el.row} of the periodic table ({el.block}-block)."),
         f"Atomic mass {float(el.atomic_mass):.6g} u.",
     ]
     if _categories(el):

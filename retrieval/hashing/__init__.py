@@ -1,6 +1,13 @@
 """Cross-modal hashing: RREH (semi-paired), CMFH and LSH baselines, features, Hamming mAP."""
 
-from retrieval.hashing.base import BITS, Hasher, HasherManifest, load_hasher, pack_codes, unpack_codes
+from retrieval.hashing.base import (
+    BITS,
+    Hasher,
+    HasherManifest,
+    load_hasher,
+    pack_codes,
+    unpack_codes,
+)
 from retrieval.hashing.cmfh import CMFH
 from retrieval.hashing.evaluate import hamming_distances, map_at_all
 from retrieval.hashing.lsh import LSH

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -53,7 +53,7 @@ class HasherManifest(BaseModel):
     dims: tuple[int, int] = Field(description="Input feature dimension of each modality.")
     params: dict[str, Any] = Field(description="Constructor parameters, seed included.")
     trained_on: dict[str, int] = Field(description="Sample counts: paired, and unpaired per modality.")
-    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
 def _as_matrix(x: Any, name: str, dim: int | None = None) -> np.ndarray:

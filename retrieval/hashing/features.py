@@ -89,7 +89,7 @@ def structure_features(structures: Sequence[Structure]) -> np.ndarray:
             rows.append(np.concatenate([_composition_block(s), _symmetry_block(s), _local_block(s)]))
         except InvalidInput:
             raise
-        except Exception as err:  # spglib / neighbour search failures become a caller error
+        except Exception as err:  # noqa: BLE001 - spglib / neighbour search failures become a caller error
             raise InvalidInput(f"structure {i} ({s.composition.reduced_formula}) cannot be analysed: {err}") from None
     return np.array(rows).reshape(len(rows), STRUCTURE_DIM)
 

@@ -59,6 +59,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from retrieval.hashing.base import Hasher, _sq_dists
 
 __all__ = ["RREH", "reconstruction_coefficients"]

@@ -93,7 +93,7 @@ def test_load_tasks_reports_bad_files(tmp_path):
     with pytest.raises(InvalidInput, match="unknown property 'colour'"):
         load_tasks(bad)
     bad.write_text(json.dumps([{"id": "x", "question": "q", "material_id": "149", "property": "band_gap", "unit": ""}]))
-    with pytest.raises(InvalidInput, match="0.material_id"):
+    with pytest.raises(InvalidInput, match=r"0\.material_id"):
         load_tasks(bad)
 
 

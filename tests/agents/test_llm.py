@@ -113,7 +113,7 @@ def test_hf_chat_model_renders_tools_and_parses_calls():
         ToolMessage("[]", tool_call_id="c0", name="get_band_gap"),
     ])
     assert reply.tool_calls[0]["name"] == "get_band_gap" and reply.tool_calls[0]["args"] == {"formula": ["GaAs"]}
-    system, user, assistant, result = host.messages
+    system, _user, assistant, result = host.messages
     assert system["role"] == "system" and '"name": "get_band_gap"' in system["content"]
     assert '"type": "array"' in system["content"]
     assert assistant == {"role": "assistant", "content": '<tool_call>{"name": "get_band_gap", "arguments": {"formula": ["GaN"]}}</tool_call>'}

@@ -22,8 +22,8 @@ def _snapshot(folder):
     for i, (formula, els, a) in enumerate(_ROCKSALT):
         s = Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), els, [[0, 0, 0], [0.5, 0.5, 0.5]])
         rows.append((f"mp-{100 + i}", formula, s, "-".join(sorted(els))))
-        texts.append((f"mp-{100 + i}", formula, f"{formula} crystallizes in the rock-salt structure; "
-                      f"octahedral {els[0]} bonded to six {els[1]} atoms, an ionic salt."))
+        texts.append((f"mp-{100 + i}", formula, (f"{formula} crystallizes in the rock-salt structure; "
+                                                  f"octahedral {els[0]} bonded to six {els[1]} atoms, an ionic salt.")))
     for i, (el, a) in enumerate(_BCC):
         s = Structure(Lattice.cubic(a), [el, el], [[0, 0, 0], [0.5, 0.5, 0.5]])
         rows.append((f"mp-{200 + i}", el, s, el))

@@ -10,7 +10,8 @@ import pytest
 
 def matlas(*args, home, env=None):
     full_env = os.environ | {"MATLAS_HOME": str(home), "HF_HUB_OFFLINE": "1"} | (env or {})
-    return subprocess.run([sys.executable, "-m", "matlas", *map(str, args)], capture_output=True, text=True, env=full_env, timeout=600)
+    return subprocess.run([sys.executable, "-m", "matlas", *map(str, args)], capture_output=True, text=True,
+                          env=full_env, timeout=600, check=False)
 
 
 def test_config_redacts_secrets(tmp_path):

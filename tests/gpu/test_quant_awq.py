@@ -84,7 +84,10 @@ def test_clip_search_lowers_output_error():
     x = torch.randn(256, 128)
     max_val = search_clip(w, x, GROUP).unsqueeze(-1)
     clipped = w.reshape(64, -1, GROUP).clamp(-max_val, max_val).reshape(64, 128)
-    err = lambda q: (x @ (q - w).t()).pow(2).mean()
+
+    def err(q):
+        return (x @ (q - w).t()).pow(2).mean()
+
     assert max_val.squeeze(-1).le(w.abs().reshape(64, -1, GROUP).amax(-1)).all()
     assert err(pseudo_quantize_int4(clipped, GROUP)) < err(pseudo_quantize_int4(w, GROUP))
 
@@ -97,7 +100,10 @@ def test_awq_model_is_closer_to_float_than_rtn(outlier_lm, search_samples):
         rtn = quantize_model(copy.deepcopy(outlier_lm), "rtn4", group_size=GROUP)(x).logits
         awq = quantize_model(copy.deepcopy(outlier_lm), "awq", calib=ids(3), group_size=GROUP,
                              search_samples=search_samples)(x).logits
-    mse = lambda out: float((out - ref).pow(2).mean())
+
+    def mse(out):
+        return float((out - ref).pow(2).mean())
+
     assert mse(awq) < 0.8 * mse(rtn)
 
 

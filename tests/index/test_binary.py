@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from index.binary import (build_binary_index, open_binary_version, publish_binary_version, read_index_binary,
-                          search_binary, write_index_binary)
+from index.binary import (
+    build_binary_index,
+    open_binary_version,
+    publish_binary_version,
+    read_index_binary,
+    search_binary,
+    write_index_binary,
+)
 from index.versions import IndexRoot
 from matlas.errors import IndexNotFound, InvalidInput
 from retrieval.hashing import hamming_distances

@@ -32,7 +32,7 @@ def _map(h, views):
 
 
 def _fit_half(h, views):
-    x1, x2, y, tr, _ = views
+    x1, x2, _y, tr, _ = views
     p, u = tr[:150], tr[150:]
     return h.fit((x1[p], x2[p]), (x1[u], x2[u[::-1]]))
 

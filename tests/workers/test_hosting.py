@@ -77,7 +77,7 @@ def test_bad_models_are_invalid_input(tmp_path, tiny_lm_dir):
         HostedModel.load(str(tiny_lm_dir), quantization="nf4")
     with pytest.raises(InvalidInput, match="cannot load model"):
         HostedModel.load(str(tmp_path / "nothing-here"))
-    with pytest.raises(InvalidInput, match="GGUF file .* does not exist"):
+    with pytest.raises(InvalidInput, match=r"GGUF file .* does not exist"):
         HostedModel.load(str(tmp_path / "missing.gguf"))
 
 

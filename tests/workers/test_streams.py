@@ -62,7 +62,7 @@ def test_other_errors_are_reraised_and_sent_without_their_message(client):
 
 def test_silence_times_out_and_cancels_the_late_writer(client):
     start = time.monotonic()
-    with pytest.raises(UpstreamError, match="no tokens from the llm worker within 0.2 s"):
+    with pytest.raises(UpstreamError, match=r"no tokens from the llm worker within 0\.2 s"):
         list(streams.read(client, "r5", timeout_s=0.2))
     assert time.monotonic() - start < 2
     assert not streams.publish(client, "r5", _deltas("late", "more"), maxlen=50, ttl_s=60)

@@ -33,7 +33,7 @@ def _sg(symbol, lattice, species, coords) -> Structure:
 MATERIALS = {
     "mp-149": (
         _sg("Fd-3m", Lattice.cubic(5.469), ["Si"], [[0, 0, 0]]),
-        dict(gap=0.61, ef=0.0, eh=0.0, k=88.0, g=62.0, diel=(12.9, 0.0)),
+        {"gap": 0.61, "ef": 0.0, "eh": 0.0, "k": 88.0, "g": 62.0, "diel": (12.9, 0.0)},
     ),
     "mp-804": (
         _sg(
@@ -42,31 +42,31 @@ MATERIALS = {
             ["Ga", "N"],
             [[1 / 3, 2 / 3, 0], [1 / 3, 2 / 3, 0.377]],
         ),
-        dict(gap=1.73, ef=-0.651, eh=0.0, k=172.0, g=105.0, direct=True, diel=(5.85, 4.42)),
+        {"gap": 1.73, "ef": -0.651, "eh": 0.0, "k": 172.0, "g": 105.0, "direct": True, "diel": (5.85, 4.42)},
     ),
     "mp-2534": (
         _sg("F-43m", Lattice.cubic(5.750), ["Ga", "As"], [[0, 0, 0], [0.25, 0.25, 0.25]]),
-        dict(gap=0.19, ef=-0.463, eh=0.0, k=60.7, g=39.6, direct=True, diel=(13.9, 1.9)),
+        {"gap": 0.19, "ef": -0.463, "eh": 0.0, "k": 60.7, "g": 39.6, "direct": True, "diel": (13.9, 1.9)},
     ),
     "mp-2490": (
         _sg("F-43m", Lattice.cubic(5.506), ["Ga", "P"], [[0, 0, 0], [0.25, 0.25, 0.25]]),
-        dict(gap=1.59, ef=-0.528, eh=0.0, k=78.7, g=49.5),
+        {"gap": 1.59, "ef": -0.528, "eh": 0.0, "k": 78.7, "g": 49.5},
     ),
     "mp-406": (
         _sg("F-43m", Lattice.cubic(6.625), ["Cd", "Te"], [[0, 0, 0], [0.25, 0.25, 0.25]]),
-        dict(gap=0.59, ef=-0.472, eh=0.0, k=37.9, g=16.2, direct=True),
+        {"gap": 0.59, "ef": -0.472, "eh": 0.0, "k": 37.9, "g": 16.2, "direct": True},
     ),
     "mp-22862": (
         _sg("Fm-3m", Lattice.cubic(5.691), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]),
-        dict(gap=5.00, ef=-2.071, eh=0.0, k=22.3, g=14.6, direct=True, diel=(2.42, 3.24)),
+        {"gap": 5.00, "ef": -2.071, "eh": 0.0, "k": 22.3, "g": 14.6, "direct": True, "diel": (2.42, 3.24)},
     ),
     "mp-1265": (
         _sg("Fm-3m", Lattice.cubic(4.254), ["Mg", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]]),
-        dict(gap=4.45, ef=-3.052, eh=0.0, k=152.0, g=116.0, direct=True, diel=(3.16, 6.80)),
+        {"gap": 4.45, "ef": -3.052, "eh": 0.0, "k": 152.0, "g": 116.0, "direct": True, "diel": (3.16, 6.80)},
     ),
     "mp-1960": (
         _sg("Fm-3m", Lattice.cubic(4.633), ["O", "Li"], [[0, 0, 0], [0.25, 0.25, 0.25]]),
-        dict(gap=4.99, ef=-2.071, eh=0.0, k=76.6, g=47.3, direct=True),
+        {"gap": 4.99, "ef": -2.071, "eh": 0.0, "k": 76.6, "g": 47.3, "direct": True},
     ),
     "mp-19017": (
         _sg(
@@ -82,21 +82,21 @@ MATERIALS = {
                 [0.166, 0.046, 0.285],
             ],
         ),
-        dict(gap=3.70, ef=-2.561, eh=0.0, k=94.2, g=47.3, mag=("FM", 16.0, "Fe")),
+        {"gap": 3.70, "ef": -2.561, "eh": 0.0, "k": 94.2, "g": 47.3, "mag": ("FM", 16.0, "Fe")},
     ),
     "mp-13": (
         _sg("Im-3m", Lattice.cubic(2.833), ["Fe"], [[0, 0, 0]]),
-        dict(gap=0.0, ef=0.0, eh=0.0, k=184.0, g=81.6, mag=("FM", 2.21, "Fe")),
+        {"gap": 0.0, "ef": 0.0, "eh": 0.0, "k": 184.0, "g": 81.6, "mag": ("FM", 2.21, "Fe")},
     ),
     "mp-23": (
         _sg("Fm-3m", Lattice.cubic(3.518), ["Ni"], [[0, 0, 0]]),
-        dict(gap=0.0, ef=0.0, eh=0.0, k=197.0, g=93.5, mag=("FM", 0.63, "Ni")),
+        {"gap": 0.0, "ef": 0.0, "eh": 0.0, "k": 197.0, "g": 93.5, "mag": ("FM", 0.63, "Ni")},
     ),
     "mp-19770": (
         _sg(
             "R-3c", Lattice.hexagonal(5.04, 13.75), ["Fe", "O"], [[0, 0, 0.3553], [0.3059, 0, 0.25]]
         ),
-        dict(gap=2.01, ef=-1.707, eh=0.0, k=205.0, g=91.0, mag=("AFM", 0.0, "Fe")),
+        {"gap": 2.01, "ef": -1.707, "eh": 0.0, "k": 205.0, "g": 91.0, "mag": ("AFM", 0.0, "Fe")},
     ),
     "mp-2657": (
         _sg(
@@ -105,11 +105,11 @@ MATERIALS = {
             ["Ti", "O"],
             [[0, 0, 0], [0.305, 0.305, 0]],
         ),
-        dict(gap=1.78, ef=-3.512, eh=0.0, k=211.0, g=113.0, direct=True, diel=(7.32, 116.0)),
+        {"gap": 1.78, "ef": -3.512, "eh": 0.0, "k": 211.0, "g": 113.0, "direct": True, "diel": (7.32, 116.0)},
     ),
     "mp-390": (
         _sg("I4_1/amd", Lattice.tetragonal(3.785, 9.514), ["Ti", "O"], [[0, 0, 0], [0, 0, 0.2081]]),
-        dict(gap=2.05, ef=-3.499, eh=0.013, k=179.0, g=62.0, diel=(6.51, 38.2)),
+        {"gap": 2.05, "ef": -3.499, "eh": 0.013, "k": 179.0, "g": 62.0, "diel": (6.51, 38.2)},
     ),
     "mp-5986": (
         Structure(
@@ -123,7 +123,7 @@ MATERIALS = {
                 [-0.03, 0.49, 0.49],
             ],
         ),
-        dict(gap=2.31, ef=-3.493, eh=0.0, k=98.2, g=52.1, diel=(5.93, 40.5)),
+        {"gap": 2.31, "ef": -3.493, "eh": 0.0, "k": 98.2, "g": 52.1, "diel": (5.93, 40.5)},
     ),
     "mp-2998": (
         _sg(
@@ -132,13 +132,13 @@ MATERIALS = {
             ["Ba", "Ti", "O"],
             [[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0.5, 0]],
         ),
-        dict(gap=1.72, ef=-3.477, eh=0.016, k=170.0, g=96.4),
+        {"gap": 1.72, "ef": -3.477, "eh": 0.016, "k": 170.0, "g": 96.4},
     ),
     "mp-1143": (
         _sg(
             "R-3c", Lattice.hexagonal(4.807, 13.12), ["Al", "O"], [[0, 0, 0.352], [0.306, 0, 0.25]]
         ),
-        dict(gap=5.85, ef=-3.424, eh=0.0, k=232.0, g=147.0, direct=True, diel=(3.13, 7.20)),
+        {"gap": 5.85, "ef": -3.424, "eh": 0.0, "k": 232.0, "g": 147.0, "direct": True, "diel": (3.13, 7.20)},
     ),
     "mp-22526": (
         _sg(
@@ -147,7 +147,7 @@ MATERIALS = {
             ["Co", "Li", "O"],
             [[0, 0, 0], [0, 0, 0.5], [0, 0, 0.26]],
         ),
-        dict(gap=2.70, ef=-1.789, eh=0.0, k=147.0, g=82.0, mag=("NM", 0.0, None)),
+        {"gap": 2.70, "ef": -1.789, "eh": 0.0, "k": 147.0, "g": 82.0, "mag": ("NM", 0.0, None)},
     ),
     "mp-6930": (
         _sg(
@@ -156,7 +156,7 @@ MATERIALS = {
             ["Si", "O"],
             [[0.4697, 0, 2 / 3], [0.4135, 0.2669, 0.2142]],
         ),
-        dict(gap=5.69, ef=-3.116, eh=0.0, k=38.2, g=44.1, diel=(2.38, 2.15)),
+        {"gap": 5.69, "ef": -3.116, "eh": 0.0, "k": 38.2, "g": 44.1, "diel": (2.38, 2.15)},
     ),
     "mp-2133": (
         _sg(
@@ -165,29 +165,29 @@ MATERIALS = {
             ["Zn", "O"],
             [[1 / 3, 2 / 3, 0], [1 / 3, 2 / 3, 0.382]],
         ),
-        dict(gap=0.73, ef=-1.801, eh=0.0, k=130.0, g=45.2, direct=True, diel=(5.08, 4.21)),
+        {"gap": 0.73, "ef": -1.801, "eh": 0.0, "k": 130.0, "g": 45.2, "direct": True, "diel": (5.08, 4.21)},
     ),
     "mp-856": (
         _sg(
             "P4_2/mnm", Lattice.tetragonal(4.83, 3.24), ["Sn", "O"], [[0, 0, 0], [0.307, 0.307, 0]]
         ),
-        dict(gap=0.65, ef=-2.012, eh=0.0, k=183.0, g=98.0, direct=True),
+        {"gap": 0.65, "ef": -2.012, "eh": 0.0, "k": 183.0, "g": 98.0, "direct": True},
     ),
     "mp-66": (
         _sg("Fd-3m", Lattice.cubic(3.573), ["C"], [[0, 0, 0]]),
-        dict(gap=4.11, ef=0.136, eh=0.136, k=435.0, g=519.0, diel=(5.76, 0.0)),
+        {"gap": 4.11, "ef": 0.136, "eh": 0.136, "k": 435.0, "g": 519.0, "diel": (5.76, 0.0)},
     ),
     "mp-30": (
         _sg("Fm-3m", Lattice.cubic(3.621), ["Cu"], [[0, 0, 0]]),
-        dict(gap=0.0, ef=0.0, eh=0.0, k=137.0, g=47.9),
+        {"gap": 0.0, "ef": 0.0, "eh": 0.0, "k": 137.0, "g": 47.9},
     ),
     "mp-134": (
         _sg("Fm-3m", Lattice.cubic(4.039), ["Al"], [[0, 0, 0]]),
-        dict(gap=0.0, ef=0.0, eh=0.0, k=76.4, g=26.1),
+        {"gap": 0.0, "ef": 0.0, "eh": 0.0, "k": 76.4, "g": 26.1},
     ),
     "mp-135": (
         _sg("Im-3m", Lattice.cubic(3.437), ["Li"], [[0, 0, 0]]),
-        dict(gap=0.0, ef=0.0, eh=0.0, k=13.9, g=4.3),
+        {"gap": 0.0, "ef": 0.0, "eh": 0.0, "k": 13.9, "g": 4.3},
     ),
 }
 
@@ -472,11 +472,15 @@ def recipe_record(index: int, recipe: tuple) -> dict:
 def main() -> None:
     """Write both sample files, one JSON object a line."""
     with open(HERE / "materials.jsonl", "w") as f:
-        for material_id, (structure, props) in MATERIALS.items():
-            f.write(json.dumps(material_record(material_id, structure, props)) + "\n")
+        f.writelines(
+            json.dumps(material_record(material_id, structure, props)) + "\n"
+            for material_id, (structure, props) in MATERIALS.items()
+        )
     with open(HERE / "synthesis.jsonl", "w") as f:
-        for i, recipe in enumerate(RECIPES, start=1):
-            f.write(json.dumps(recipe_record(i, recipe), ensure_ascii=False) + "\n")
+        f.writelines(
+            json.dumps(recipe_record(i, recipe), ensure_ascii=False) + "\n"
+            for i, recipe in enumerate(RECIPES, start=1)
+        )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ def matlas(*args, home, **popen):
     command = [sys.executable, "-m", "matlas", *map(str, args)]
     if popen:
         return subprocess.Popen(command, env=env, text=True, **popen)
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
 
 
 def test_import_then_info_json(tmp_path, sample, sample_recipes):
