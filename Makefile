@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install run test test-fast bench clean
+.PHONY: install run test test-fast lint bench clean
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,9 @@ test: install  ## the whole suite, slow tier included
 
 test-fast: install
 	$(PY) -m pytest -m "not slow"
+
+lint: install  ## ruff with the rule set in pyproject.toml
+	$(VENV)/bin/ruff check .
 
 bench: install  ## benchmarks print tables; see bench/README.md
 	$(PY) -m pip install -q -e ".[bench]"
