@@ -4,7 +4,8 @@ Matrix encoding only (no text encoder): SciFact-sized synthetic documents (defau
 200 unit-norm tokens x 384 dims) to 10,240-dim FDEs (R=20, k_sim=5, d_proj=16). Two token
 distributions: ``clustered`` (tokens around 4 centres per document, like real contextual token
 vectors: many empty SimHash partitions to fill) and ``gaussian`` (i.i.d. random directions:
-almost none). Each
+almost none); ``--data scifact`` adds the first ``--docs`` SciFact documents as real MiniLM token
+vectors (their own lengths, up to 256 tokens; needs ``../shared``, cached after the first run). Each
 implementation is warmed up on 50 documents (dropped), then the best of ``--repeat`` full runs is
 reported as docs/s and as a ratio to muvera-python. Thread settings are left at their defaults.
 
@@ -22,7 +23,16 @@ import sys
 
 import numpy as np
 
-from bench._data import IMPLEMENTATIONS, best_time, emit, gaussian, make_encoder, synthetic
+from bench._data import (
+    IMPLEMENTATIONS,
+    DataUnavailable,
+    best_time,
+    emit,
+    gaussian,
+    make_encoder,
+    scifact,
+    synthetic,
+)
 
 REFERENCE = "muvera-python"
 
@@ -49,7 +59,7 @@ def main(argv=None) -> int:
     ap.add_argument("--params", type=int, nargs=3, default=[20, 5, 16], metavar=("R", "K_SIM", "D_PROJ"))
     ap.add_argument("--repeat", type=int, default=3, help="timed runs (best is kept)")
     ap.add_argument("--impl", nargs="+", choices=list(IMPLEMENTATIONS), default=list(IMPLEMENTATIONS))
-    ap.add_argument("--data", nargs="+", choices=["clustered", "gaussian"],
+    ap.add_argument("--data", nargs="+", choices=["clustered", "gaussian", "scifact"],
                     default=["clustered", "gaussian"], help="token distributions to time")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = ap.parse_args(argv)
@@ -59,8 +69,14 @@ def main(argv=None) -> int:
     for data in args.data:
         if data == "clustered":
             docs = synthetic(args.docs, args.tokens, args.dim, n_queries=1)[0]
-        else:
+        elif data == "gaussian":
             docs = gaussian(args.docs, args.tokens, args.dim)
+        else:
+            try:
+                docs = [d.astype(np.float32) for d in scifact(args.docs)[0][: args.docs]]
+            except DataUnavailable as err:
+                print(f"skipping scifact: {err}", file=sys.stderr)
+                continue
         rows += [time_one(name, data, docs, r, k, dp, args.repeat) for name in args.impl]
     for row in rows:
         ref = next((x.get("docs/s") for x in rows
