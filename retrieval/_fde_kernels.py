@@ -75,8 +75,8 @@ def _encode(docs, simhash, k, proj, num_partitions, average, fill, out):  # prag
     """Write each document's FDE into ``out`` ``(n, R * B * d_out)`` float32.
 
     ``docs`` a typed list of n (T_i, d) float32 token matrices (no copy into one array);
-    ``simhash`` (d, R * k) hyperplanes; ``proj`` (R, d_out, d) inner projections, transposed, or shape
-    (R, 0, 0) to keep tokens as they are. ``average`` divides sums by counts (documents);
+    ``simhash`` (d, R * k) hyperplanes; ``proj`` (R, d_out, d) inner projections, transposed,
+    or shape (R, 0, 0) to keep tokens as they are. ``average`` divides sums by counts (documents);
     ``fill`` gives each empty partition the token whose code is nearest in Hamming distance, the
     earliest such token on ties.
     """
