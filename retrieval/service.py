@@ -87,6 +87,15 @@ class SearchService:
         self._searchers[key] = (version, searcher)
         return searcher
 
+    def warm_up(self) -> list[str]:
+        """Load every built index with its encoder and run one query through each, so that the
+        first request does not pay for model loading and kernel compilation; the names warmed."""
+        names = []
+        for root, _ in self.list_indexes():
+            self.searcher(root.path.name).search("warm-up", k=1)
+            names.append(root.path.name)
+        return names
+
     def resolve(self, index: str | Path) -> IndexRoot:
         """The index root for a name (or a path, where this service allows paths)."""
         return resolve_index(index, self.indexes_dir, allow_paths=self.allow_paths)

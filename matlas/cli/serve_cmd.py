@@ -29,6 +29,9 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address (default: settings, 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default: settings, 8000)."),
     build_default: bool = typer.Option(True, help="Build the default materials index if missing."),
+    warm: bool = typer.Option(
+        True, help="Load the encoder and every index before serving, so the first query is fast."
+    ),
 ) -> None:
     """Serve the HTTP API: search, chat, OpenAI-compatible completions, tasks (OpenAPI at /docs)."""
     import uvicorn
@@ -39,10 +42,15 @@ def serve(
     if build_default:
         ensure_default_index(settings)
     host, port = host or settings.host, port or settings.port
+    app = create_app(settings)
+    if warm:
+        with console.status("loading the encoder and indexes"):
+            warmed = app.state.search.warm_up()
+        console.print(f"warm: {', '.join(warmed) or 'no index built yet'}")
     base = f"http://{host}:{port}"
     console.print(
         f"[bold]matlas[/] serving {settings.indexes_dir} on {base}  (OpenAPI: {base}/docs)\n"
         f"try:  curl -s {base}/v1/search -H 'content-type: application/json' "
         f"-d '{{\"query\": \"wide band gap nitride semiconductor\", \"k\": 5}}'"
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -77,3 +77,17 @@ def test_new_version_is_served_without_restart(index_copy, encoder, docs):
         build_index(docs[:3], index_copy, encoder, progress=False)
         body = c.post("/v1/search", json={"query": "magnet", "k": 50}).json()
         assert body["version"] == "v000002" and len(body["hits"]) == 3
+
+
+def test_warm_up_loads_every_index_before_the_first_request(built_index, encoder):
+    service = SearchService(built_index.parent, allow_paths=False)
+    service._encoders[encoder.model_id] = encoder
+    assert service._searchers == {}
+    assert service.warm_up() == ["mini"]
+    version, warmed = service._searchers[built_index.resolve()]
+    assert version == "v000001" and service.searcher("mini") is warmed  # the request reuses it
+    assert [h.id for h in warmed.search("blue LED semiconductor", k=1)] == ["gan"]
+
+
+def test_warm_up_of_an_empty_root_is_a_no_op(tmp_path):
+    assert SearchService(tmp_path / "none", allow_paths=False).warm_up() == []
