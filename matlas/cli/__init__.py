@@ -36,10 +36,18 @@ app.command("beat")(worker_cmd.beat)
 app.add_typer(worker_cmd.tasks_app, name="task")
 
 
+# transformers imports torchao when it loads any model; torchao then warns that its CUDA kernels
+# (mxfp8, cutlass) are missing, and torch's pytree warns about torchao's enum registrations.
+_NOISY_ON_CPU = ("torchao", "torch.utils._pytree")
+
+
 @app.callback()
 def _root(ctx: typer.Context, verbose: bool = typer.Option(False, "-v", "--verbose", help="Log more.")) -> None:
     """Retrieval and agent services for materials science."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:  # import-time notes of optional CUDA-only extensions, on every CPU machine
+        for name in _NOISY_ON_CPU:
+            logging.getLogger(name).setLevel(logging.ERROR)
     ctx.obj = Settings()
 
 
