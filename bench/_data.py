@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -155,16 +156,19 @@ def as_f32(mvs):
     return [np.ascontiguousarray(m, dtype=np.float32) for m in mvs]
 
 
-def best_time(fn, *args, repeat=3, warmup=1):
-    """``(result, best seconds)`` over ``repeat`` timed runs after ``warmup`` dropped runs."""
-    for _ in range(warmup):
-        fn(*args)
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn(*args)
-        best = min(best, time.perf_counter() - t0)
-    return out, best
+def time_round_robin(fns: dict[str, Callable[[], object]], warmup: int = 0, repeat: int = 3) -> dict[str, list[float]]:
+    """Seconds of each of ``repeat`` rounds per implementation, timed in an order that rotates
+    each round, so that load on a shared machine hits all alike; ``warmup`` rounds are dropped.
+    Round ``i`` of every list comes from the same round, so same-round ratios can be taken."""
+    names = list(fns)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(warmup + repeat):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            t0 = time.perf_counter()
+            fns[name]()
+            if r >= warmup:
+                times[name].append(time.perf_counter() - t0)
+    return times
 
 
 def _fmt(v) -> str:

@@ -6,8 +6,10 @@ distributions: ``clustered`` (tokens around 4 centres per document, like real co
 vectors: many empty SimHash partitions to fill) and ``gaussian`` (i.i.d. random directions:
 almost none); ``--data scifact`` adds the first ``--docs`` SciFact documents as real MiniLM token
 vectors (their own lengths, up to 256 tokens; needs ``../shared``, cached after the first run). Each
-implementation is warmed up on 50 documents (dropped), then the best of ``--repeat`` full runs is
-reported as docs/s and as a ratio to muvera-python. Thread settings are left at their defaults.
+implementation is warmed up on 50 documents (dropped), then timed in ``--repeat`` round-robin rounds
+(the order rotates, so load on this shared machine hits all alike): docs/s from its best round, and
+the ratio to muvera-python as the median of same-round ratios. Thread settings are left at their
+defaults.
 
 Usage (from the repository root)::
 
@@ -26,29 +28,39 @@ import numpy as np
 from bench._data import (
     IMPLEMENTATIONS,
     DataUnavailable,
-    best_time,
     emit,
     gaussian,
     make_encoder,
     scifact,
     synthetic,
+    time_round_robin,
 )
 
 REFERENCE = "muvera-python"
 
 
-def time_one(name, data, docs, r, k, dp, repeat) -> dict:
-    """Best-of-``repeat`` document encoding time of one implementation, after a warm-up."""
-    row = {"impl": name, "data": data, "fde_dims": r * 2**k * dp}
-    try:
-        enc_docs, _ = make_encoder(name, docs[0].shape[1], r, k, dp)
-        enc_docs(docs[:50])  # warm-up, dropped
-        out, best = best_time(enc_docs, docs, repeat=repeat, warmup=0)
-        assert np.asarray(out).shape == (len(docs), row["fde_dims"])
-        row.update({"best_s": round(best, 3), "docs/s": round(len(docs) / best, 1)})
-    except Exception as err:  # noqa: BLE001 - a reference that cannot run is reported n/a
-        row["note"] = f"n/a: {type(err).__name__}: {err}"[:120]
-    return row
+def time_impls(names, data, docs, r, k, dp, repeat) -> list[dict]:
+    """One row per implementation: best and median of ``repeat`` round-robin runs over ``docs``
+    after a dropped warm-up on 50 documents, or the reason it cannot run."""
+    dims = r * 2**k * dp
+    rows, fns = {}, {}
+    for name in names:
+        rows[name] = {"impl": name, "data": data, "fde_dims": dims}
+        try:
+            enc_docs, _ = make_encoder(name, docs[0].shape[1], r, k, dp)
+            assert np.asarray(enc_docs(docs[:50])).shape == (50, dims)  # warm-up, dropped
+            fns[name] = lambda enc=enc_docs: enc(docs)
+        except Exception as err:  # noqa: BLE001 - a reference that cannot run is reported n/a
+            rows[name]["note"] = f"n/a: {type(err).__name__}: {err}"[:120]
+    times = time_round_robin(fns, repeat=repeat)
+    for name, t in times.items():
+        best = min(t)
+        rows[name].update({"best_s": round(best, 3), "median_s": round(float(np.median(t)), 3),
+                           "docs/s": round(len(docs) / best, 1)})
+        if REFERENCE in times:  # same-round ratios: the runs compared saw the same machine load
+            ratios = np.array(times[REFERENCE]) / np.array(t)
+            rows[name][f"x {REFERENCE}"] = round(float(np.median(ratios)), 2)
+    return list(rows.values())
 
 
 def main(argv=None) -> int:
@@ -57,7 +69,7 @@ def main(argv=None) -> int:
     ap.add_argument("--tokens", type=int, default=200)
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--params", type=int, nargs=3, default=[20, 5, 16], metavar=("R", "K_SIM", "D_PROJ"))
-    ap.add_argument("--repeat", type=int, default=3, help="timed runs (best is kept)")
+    ap.add_argument("--repeat", type=int, default=3, help="timed round-robin rounds")
     ap.add_argument("--impl", nargs="+", choices=list(IMPLEMENTATIONS), default=list(IMPLEMENTATIONS))
     ap.add_argument("--data", nargs="+", choices=["clustered", "gaussian", "scifact"],
                     default=["clustered", "gaussian"], help="token distributions to time")
@@ -77,12 +89,7 @@ def main(argv=None) -> int:
             except DataUnavailable as err:
                 print(f"skipping scifact: {err}", file=sys.stderr)
                 continue
-        rows += [time_one(name, data, docs, r, k, dp, args.repeat) for name in args.impl]
-    for row in rows:
-        ref = next((x.get("docs/s") for x in rows
-                    if x["impl"] == REFERENCE and x["data"] == row["data"]), None)
-        if ref and "docs/s" in row:
-            row[f"x {REFERENCE}"] = round(row["docs/s"] / ref, 2)
+        rows += time_impls(args.impl, data, docs, r, k, dp, args.repeat)
     meta = {"docs": args.docs, "tokens": args.tokens, "dim": args.dim,
             "R/k_sim/d_proj": f"{r}/{k}/{dp}", "repeat": args.repeat, "cpus": os.cpu_count()}
     emit(rows, args.json, meta)

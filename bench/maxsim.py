@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
-from bench._data import emit
+from bench._data import emit, time_round_robin
 from gpu.kernels import maxsim_cpu, maxsim_padded, score_batch
 from gpu.kernels.maxsim_cpu import BLOCK_TOKENS
 
@@ -55,20 +54,11 @@ def implementations(query, docs, block_tokens: list[int]) -> dict[str, tuple[str
     return impls
 
 
-def time_round_robin(impls: dict[str, tuple[str, Callable]], warmup: int, repeat: int) -> dict[str, float]:
-    """Median seconds per call of each implementation, timed in rotating order."""
-    names = list(impls)
-    times: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(warmup + repeat):
-        for name in names[r % len(names):] + names[: r % len(names)]:
-            device, fn = impls[name]
-            t0 = time.perf_counter()
-            fn()
-            if device == "cuda":
-                torch.cuda.synchronize()
-            if r >= warmup:
-                times[name].append(time.perf_counter() - t0)
-    return {n: float(np.median(t)) for n, t in times.items()}
+def _synced(device: str, fn: Callable) -> Callable[[], object]:
+    """``fn`` that returns only once its device work is done (CUDA launches are asynchronous)."""
+    if device != "cuda":
+        return fn
+    return lambda: (fn(), torch.cuda.synchronize())
 
 
 def run(n_docs: int, block_tokens: list[int], warmup: int, repeat: int) -> list[dict]:
@@ -76,7 +66,8 @@ def run(n_docs: int, block_tokens: list[int], warmup: int, repeat: int) -> list[
     query, docs = make_batch(n_docs)
     impls = implementations(query, docs, block_tokens)
     reference = {d: impls[n][1]() for n, (d, _) in impls.items() if n.startswith("torch padded")}
-    medians = time_round_robin(impls, warmup, repeat)
+    times = time_round_robin({n: _synced(d, fn) for n, (d, fn) in impls.items()}, warmup, repeat)
+    medians = {n: float(np.median(t)) for n, t in times.items()}
     baseline = {impls[n][0]: s for n, s in medians.items() if n.startswith("torch padded")}
     rows = []
     for name, (device, fn) in impls.items():
