@@ -28,6 +28,7 @@ import numpy as np
 from bench._data import (
     IMPLEMENTATIONS,
     DataUnavailable,
+    as_f32,
     emit,
     gaussian,
     make_encoder,
@@ -86,7 +87,7 @@ def main(argv=None) -> int:
             docs = gaussian(args.docs, args.tokens, args.dim)
         else:
             try:
-                docs = [d.astype(np.float32) for d in scifact(args.docs)[0][: args.docs]]
+                docs = as_f32(scifact(args.docs)[0])
             except DataUnavailable as err:
                 print(f"skipping scifact: {err}", file=sys.stderr)
                 continue
