@@ -75,7 +75,7 @@ def _encode(docs, simhash, k, proj, num_partitions, average, fill, out):  # prag
     """Write each document's FDE into ``out`` ``(n, R * B * d_out)`` float32.
 
     ``docs`` a typed list of n (T_i, d) float32 token matrices (no copy into one array);
-    ``simhash`` (d, R * k) hyperplanes; ``proj`` (R, d_out, d) inner projections, transposed,
+    ``simhash`` (d, R * k) hyperplanes, bit-major (column ``j * R + r`` is bit j of repetition r); ``proj`` (R, d_out, d) inner projections, transposed,
     or shape (R, 0, 0) to keep tokens as they are. ``average`` divides sums by counts (documents);
     ``fill`` gives each empty partition the token whose code is nearest in Hamming distance, the
     earliest such token on ties.
@@ -105,15 +105,19 @@ def _encode(docs, simhash, k, proj, num_partitions, average, fill, out):  # prag
         token_slot = np.full(m, -1, dtype=np.int64)
         rows = np.empty((B, d), dtype=np.float32)  # occupied partitions + distinct fills <= B
         projected = rows if identity else np.empty((B, d_out), dtype=np.float32)
+        codes = np.zeros((m, R), dtype=np.int64)  # partition of token t in repetition r
+        for t in range(m):
+            side, code = sides[t], codes[t]
+            for j in range(k):
+                for r in range(R):  # bit-major columns: contiguous in r, so this vectorises
+                    code[r] |= np.int64(side[j * R + r] > 0) << j
         for r in range(R):
             counts[:] = 0
             first[:] = -1
             slot[:] = -1
             used = 0
             for t in range(m):
-                c = 0
-                for j in range(k):
-                    c |= np.int64(sides[t, r * k + j] > 0) << j  # branchless: signs are coin flips
+                c = codes[t, r]
                 if counts[c] == 0:
                     first[c] = t
                     slot[c] = used

@@ -108,7 +108,8 @@ class FixedDimensionalEncoder:
         self.output_dim = p.output_dim(dim)
         rng = np.random.default_rng(p.seed)
         R, k = p.num_repetitions, p.num_simhash_projections
-        self._simhash = rng.standard_normal((dim, R * k)).astype(np.float32)
+        simhash = rng.standard_normal((dim, R, k)).astype(np.float32)  # bit j of repetition r
+        self._simhash = np.ascontiguousarray(simhash.transpose(0, 2, 1).reshape(dim, k * R))
         self._projection = None
         self._blocks = np.zeros((R, 0, 0), dtype=np.float32)  # (R, d_proj, dim): P_r transposed
         if p.projection_dimension is not None:

@@ -70,7 +70,7 @@ def test_fill_uses_hamming_nearest_token():
     enc = FixedDimensionalEncoder(8, params)
     doc = _unit(np.random.default_rng(5), 2, 8)
     fde = enc.encode_document(doc).reshape(2, 8, 8)
-    bits = (doc @ enc._simhash).reshape(2, 2, 3) > 0
+    bits = (doc @ enc._simhash).reshape(2, 3, 2).transpose(0, 2, 1) > 0  # bit-major columns
     codes = (bits * (1 << np.arange(3))).sum(-1)  # (tokens, reps)
     for r in range(2):
         for b in range(8):
@@ -149,7 +149,7 @@ def _reference_document_fde(enc, doc):
     """Per-token loops, straight from the MUVERA definition (the earliest token wins ties)."""
     p = enc.params
     R, k, B, dp = p.num_repetitions, p.num_simhash_projections, enc.num_partitions, enc.d_proj
-    bits = (doc @ enc._simhash).reshape(len(doc), R, k) > 0
+    bits = (doc @ enc._simhash).reshape(len(doc), k, R).transpose(0, 2, 1) > 0  # bit-major
     proj = doc if enc._projection is None else doc @ enc._projection
     out = np.zeros((R, B, dp), np.float64)
     for r in range(R):
