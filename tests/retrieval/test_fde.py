@@ -165,11 +165,13 @@ def _reference_document_fde(enc, doc):
     return out.ravel()
 
 
+@pytest.mark.parametrize("reps", [3, 4])  # repetitions run in pairs: odd and even counts
 @pytest.mark.parametrize("dproj", [None, 4])
-def test_batched_encoding_matches_per_token_reference(dproj):
+@pytest.mark.parametrize("n_docs", [5, 20])  # serial and parallel kernels
+def test_batched_encoding_matches_per_token_reference(dproj, reps, n_docs):
     rng = np.random.default_rng(11)
-    enc = FixedDimensionalEncoder(12, FDEParams(num_repetitions=3, num_simhash_projections=4, projection_dimension=dproj))
-    docs = [_unit(rng, n, 12) for n in (1, 2, 7, 30, 3)]
+    enc = FixedDimensionalEncoder(12, FDEParams(num_repetitions=reps, num_simhash_projections=4, projection_dimension=dproj))
+    docs = [_unit(rng, n, 12) for n in (1, 2, 7, 30, 3) * (n_docs // 5)]
     batch = enc.encode_documents(docs)
     for row, doc in zip(batch, docs):
         np.testing.assert_allclose(row, _reference_document_fde(enc, doc), rtol=1e-5, atol=1e-6)
