@@ -76,10 +76,10 @@ def _encode(docs, simhash, k, proj, num_partitions, average, fill, out):  # prag
     """Write each document's FDE into ``out`` ``(n, R * B * d_out)`` float32.
 
     ``docs`` a typed list of n (T_i, d) float32 token matrices (no copy into one array);
-    ``simhash`` (d, R * k) hyperplanes, bit-major (column ``j * R + r`` is bit j of repetition r); ``proj`` (R, d_out, d) inner projections, transposed,
-    or shape (R, 0, 0) to keep tokens as they are. ``average`` divides sums by counts (documents);
-    ``fill`` gives each empty partition the token whose code is nearest in Hamming distance, the
-    earliest such token on ties.
+    ``simhash`` (d, R * k) hyperplanes, bit-major (column ``j * R + r`` is bit j of repetition
+    r); ``proj`` (R, d_out, d) inner projections, transposed, or shape (R, 0, 0) to keep tokens as
+    they are. ``average`` divides sums by counts (documents); ``fill`` gives each empty partition
+    the token whose code is nearest in Hamming distance, the earliest such token on ties.
     """
     n = len(docs)
     R = proj.shape[0]
@@ -133,6 +133,7 @@ def _encode(docs, simhash, k, proj, num_partitions, average, fill, out):  # prag
             r1 = r0 + nr - 1  # odd R: the last repetition pairs with itself into spare rows
             if nr == 1:
                 slot[1] = slot[0]
+                rows[1, : used[0]] = 0.0  # no uninitialised (possibly denormal) floats to add to
             sl0, sl1, rows0, rows1 = slot[0], slot[1], rows[0], rows[1]
             for t in range(m):  # one pass over the tokens feeds both repetitions
                 acc0 = rows0[sl0[codes[t, r0]]]
