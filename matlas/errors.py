@@ -44,3 +44,15 @@ class Unavailable(UpstreamError):
     """A service matlas needs is not configured or not reachable now (retry later)."""
 
     status_code = 503
+
+
+class MaterialNotFound(MatlasError, LookupError):
+    """A well-formed material id that the Materials Project source (live or snapshot) does not hold."""
+
+    status_code = 404
+
+
+class ArtifactNotFound(MatlasError, LookupError):
+    """An artifact handle that the named chat session does not hold."""
+
+    status_code = 404

@@ -187,5 +187,14 @@ class CrossModalSearcher:
         else:
             source, target, x = "structure", "text", structure_features([structure])
         dist, ids = search_binary(self.parts[target], self.hasher.encode(x, source), k)
-        items = self.items[target]
+        return self._hits(target, dist, ids)
+
+    def similar(self, structure: Structure, k: int = 10) -> list[CrossModalHit]:
+        """Structures of the index nearest to ``structure`` by the Hamming distance of their structure codes."""
+        codes = self.hasher.encode(structure_features([structure]), "structure")
+        dist, ids = search_binary(self.parts["structure"], codes, k)
+        return self._hits("structure", dist, ids)
+
+    def _hits(self, modality: str, dist: np.ndarray, ids: np.ndarray) -> list[CrossModalHit]:
+        items = self.items[modality]
         return [CrossModalHit(rank=r + 1, hamming=int(d), **items[i]) for r, (d, i) in enumerate(zip(dist[0], ids[0])) if i >= 0]

@@ -20,6 +20,7 @@ from retrieval.search import Searcher
 
 if TYPE_CHECKING:
     from matlas.settings import Settings
+    from retrieval.crossmodal import CrossModalSearcher
 
 __all__ = ["SearchService", "resolve_index"]
 
@@ -59,6 +60,7 @@ class SearchService:
         self.device, self.batch_size, self.candidates = device, batch_size, candidates
         self._encoders: dict[str, MultiVectorEncoder] = {}
         self._searchers: dict[Path, tuple[str, Searcher]] = {}
+        self._crossmodal: dict[Path, tuple[str, CrossModalSearcher]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -85,6 +87,24 @@ class SearchService:
         loaded = IndexVersion.open(root.versions_dir / version)
         searcher = Searcher(loaded, self.encoder(loaded.manifest.encoder.model_id), candidates=self.candidates)
         self._searchers[key] = (version, searcher)
+        return searcher
+
+    def crossmodal(self, index: str | Path, default_encoder: str) -> CrossModalSearcher:
+        """A cross-modal searcher over the serving version of ``index``, with the encoder its manifest
+        names (``default_encoder`` for manifests that name none); cached per version."""
+        from retrieval.crossmodal import CrossModalSearcher  # pymatgen: loaded only when asked for
+
+        root = self.resolve(index)
+        version = root.current()
+        key = root.path.resolve()
+        with self._lock:
+            cached = self._crossmodal.get(key)
+        if cached and cached[0] == version:
+            return cached[1]
+        searcher = CrossModalSearcher(root.path, None)
+        searcher.encoder = self.encoder(searcher.manifest.meta.get("encoder") or default_encoder)
+        with self._lock:
+            self._crossmodal[key] = (version, searcher)
         return searcher
 
     def warm_up(self) -> list[str]:

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 import matlas
 from agents.sessions import ChatService
-from matlas.api.routes import chat, crossmodal, indexes, openai, search, tasks
+from matlas.api.routes import chat, crossmodal, indexes, materials, openai, search, tasks
 from matlas.errors import MatlasError
 from matlas.settings import Settings
 from retrieval.service import SearchService
@@ -41,4 +41,10 @@ def create_app(
     app.include_router(chat.router, prefix="/v1")
     app.include_router(openai.router, prefix="/v1")
     app.include_router(tasks.router, prefix="/v1")
+    app.include_router(materials.router, prefix="/v1")
+    from matlas.mcp import mount_mcp
+    from matlas.web import mount_web
+
+    mount_web(app)
+    mount_mcp(app)
     return app

@@ -9,7 +9,16 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from matlas.cli import chat_cmd, hash_cmd, index_cmd, mp_cmd, search_cmd, serve_cmd, worker_cmd
+from matlas.cli import (
+    chat_cmd,
+    hash_cmd,
+    index_cmd,
+    mcp_cmd,
+    mp_cmd,
+    search_cmd,
+    serve_cmd,
+    worker_cmd,
+)
 from matlas.cli._common import JsonOption, console, err_console, print_json, settings_of
 from matlas.errors import MatlasError
 from matlas.settings import Settings, redacted
@@ -31,6 +40,7 @@ app.add_typer(search_cmd.eval_app, name="eval")
 search_cmd.eval_app.command("agent")(chat_cmd.eval_agent)
 app.command("chat")(chat_cmd.chat)
 app.command("serve")(serve_cmd.serve)
+app.command("mcp")(mcp_cmd.mcp)
 app.command("worker")(worker_cmd.worker)
 app.command("beat")(worker_cmd.beat)
 app.add_typer(worker_cmd.tasks_app, name="task")

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
 from matlas.api.deps import ServiceDep, SettingsDep
 from matlas.errors import InvalidInput
-from retrieval.crossmodal import CrossModalHit, CrossModalSearcher, parse_structure
-from retrieval.service import resolve_index
+from retrieval.crossmodal import CrossModalHit, parse_structure
 
 router = APIRouter(tags=["crossmodal"])
-_LOCK = threading.Lock()
 
 
 class CrossModalRequest(BaseModel):
@@ -46,24 +43,10 @@ class CrossModalResponse(BaseModel):
     hits: list[CrossModalHit]
 
 
-def _searcher(request: Request, name: str, service: ServiceDep, settings: SettingsDep) -> CrossModalSearcher:
-    """The searcher of the serving version of ``name``, cached per version on the app."""
-    root = resolve_index(name, settings.indexes_dir, allow_paths=False)
-    key = (str(root.path.resolve()), root.current())
-    with _LOCK:
-        cache = request.app.state.__dict__.setdefault("_crossmodal", {})
-        if key not in cache:
-            searcher = CrossModalSearcher(root.path, None)
-            searcher.encoder = service.encoder(searcher.manifest.meta.get("encoder") or settings.encoder_model)
-            cache[key] = searcher
-        return cache[key]
-
-
 @router.post("/crossmodal/search", response_model=CrossModalResponse)
-def crossmodal_search(body: CrossModalRequest, request: Request, service: ServiceDep,
-                      settings: SettingsDep) -> CrossModalResponse:
+def crossmodal_search(body: CrossModalRequest, service: ServiceDep, settings: SettingsDep) -> CrossModalResponse:
     """Rank structures for a text, or texts for a structure, over a cross-modal hash index."""
-    searcher = _searcher(request, body.index, service, settings)
+    searcher = service.crossmodal(body.index, settings.encoder_model)
     start = time.perf_counter()
     if body.structure is not None:
         if isinstance(body.structure, str) and not body.structure.strip():
