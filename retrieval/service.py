@@ -121,12 +121,17 @@ class SearchService:
         return resolve_index(index, self.indexes_dir, allow_paths=self.allow_paths)
 
     def list_indexes(self) -> list[tuple[IndexRoot, IndexManifest]]:
-        """Every built index under ``indexes_dir`` with its serving manifest."""
+        """Every built document index under ``indexes_dir`` with its serving manifest (cross-modal hash
+        indexes, which have a manifest of their own, are not listed)."""
         if not self.indexes_dir.is_dir():
             return []
         found = []
         for path in sorted(self.indexes_dir.iterdir()):
             root = IndexRoot(path)
-            if root.exists():
+            if not root.exists():
+                continue
+            try:
                 found.append((root, IndexManifest.read(root.current_path())))
+            except IndexNotFound:  # a cross-modal (binary) index: its manifest is another kind
+                continue
         return found

@@ -9,9 +9,10 @@ function initViewer(element) {
     return r.text();
   }).then((cif) => {
     const viewer = $3Dmol.createViewer(element, { backgroundColor: "white" });
-    viewer.addModel(cif, "cif", { doAssembly: true, normalizeAssembly: true });
+    const model = viewer.addModel(cif, "cif");
     viewer.setStyle({}, { stick: { radius: 0.12, colorscheme: "Jmol" }, sphere: { scale: 0.28, colorscheme: "Jmol" } });
-    viewer.addUnitCell();
+    viewer.addUnitCell(model);
+    viewer.replicateUnitCell(3, 3, 3, model, true, true);  // the cell with its edge images, bonded across faces
     viewer.zoomTo();
     viewer.render(() => { element.dataset.rendered = "true"; });
     element.addEventListener("keydown", (event) => {

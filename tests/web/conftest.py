@@ -1,0 +1,54 @@
+"""One ``matlas serve`` process (scripted LLM provider, bundled MP sample, small indexes) and one headless
+Chromium per module."""
+
+from __future__ import annotations
+
+import pytest
+
+from matlas.web import STATIC, VENDOR_FILES
+from tests._support.browser import _missing, chromium
+from tests._support.http_server import serving
+from tests._support.matlas_process import matlas_serve
+from tests._support.platform import build_platform
+from tests._support.scripted_openai import scripted_openai
+
+SI_ANSWER = "Silicon (mp-149) has a band gap of 0.61 eV."
+UNGROUNDED_ANSWER = "Silicon (mp-149) has a band gap of 9.87 eV."
+REPLIES = [
+    {"tool": "ask_summary_expert", "args": {"task": "band gap of Si"}},
+    {"tool": "search_materials", "args": {"formula": ["Si"], "fields": ["formula_pretty", "band_gap"]}},
+    {"text": "Si (mp-149): band gap 0.61 eV."},
+    {"text": SI_ANSWER},
+    {"text": UNGROUNDED_ANSWER},  # a second turn the model answers from memory
+]
+
+
+@pytest.fixture(scope="module")
+def platform_env(tmp_path_factory, encoder, built_index, mp_db) -> dict[str, str]:
+    return build_platform(tmp_path_factory.mktemp("platform"), encoder=encoder, document_index=built_index,
+                          mp_db=mp_db)
+
+
+@pytest.fixture(scope="module")
+def server(platform_env):
+    """Base URL of a real ``matlas serve`` whose LLM is the scripted provider of ``REPLIES``."""
+    missing = [name for name in VENDOR_FILES if not (STATIC / "vendor" / name).is_file()]
+    if missing:
+        _missing(f"{missing} are not in {STATIC / 'vendor'}: run `npm ci`")
+    with serving(scripted_openai(REPLIES)) as llm_url:
+        env = platform_env | {"MATLAS_LLM_BASE_URL": f"{llm_url}/v1", "MATLAS_LLM_MODEL": "scripted"}
+        with matlas_serve(env) as base:
+            yield base
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory):
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads):
+    driver = chromium(downloads)
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
