@@ -53,10 +53,10 @@ def phase_diagram(settings: Settings, elements: str) -> dict[str, Any]:
     diagram = PhaseDiagram(entries)
     rows = []
     for entry in sorted(entries, key=lambda e: (diagram.get_e_above_hull(e), e.name)):
-        e_hull = diagram.get_e_above_hull(entry)
+        e_hull = float(diagram.get_e_above_hull(entry))
         row = {"material_id": entry.attribute, "formula": entry.name,
-               "formation_energy_per_atom": diagram.get_form_energy_per_atom(entry), "e_above_hull": e_hull,
-               "stable": e_hull < 1e-8}
+               "formation_energy_per_atom": float(diagram.get_form_energy_per_atom(entry)), "e_above_hull": e_hull,
+               "stable": bool(e_hull < 1e-8)}
         if not row["stable"]:
             row["decomposes_to"] = sorted(e.name for e in diagram.get_decomposition(entry.composition))
         rows.append(row)

@@ -1,0 +1,42 @@
+"""MCP servers for the tests: ``matlas mcp`` (stdio, started by the client) and a real ``matlas serve``
+(streamable HTTP at /mcp), over the same small platform, each with its own scripted LLM provider."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests._support.http_server import serving
+from tests._support.matlas_process import clean_env, matlas_serve
+from tests._support.platform import build_platform
+from tests._support.scripted_openai import scripted_openai
+
+SI_ANSWER = "Silicon (mp-149) has a band gap of 0.61 eV."
+REPLIES = [
+    {"tool": "ask_summary_expert", "args": {"task": "band gap of Si"}},
+    {"tool": "search_materials", "args": {"formula": ["Si"], "fields": ["formula_pretty", "band_gap"]}},
+    {"text": "Si (mp-149): band gap 0.61 eV."},
+    {"text": SI_ANSWER},
+]
+
+
+@pytest.fixture(scope="session")
+def platform_env(tmp_path_factory, encoder, built_index, mp_db) -> dict[str, str]:
+    return build_platform(tmp_path_factory.mktemp("mcp-platform"), encoder=encoder, document_index=built_index,
+                          mp_db=mp_db)
+
+
+@pytest.fixture(scope="session")
+def stdio_env(platform_env, tmp_path_factory):
+    """The environment of a ``matlas mcp`` subprocess (its own home, its own scripted provider)."""
+    with serving(scripted_openai(REPLIES)) as llm_url:
+        yield clean_env(platform_env | {"MATLAS_HOME": str(tmp_path_factory.mktemp("stdio-home")),
+                                        "MATLAS_LLM_BASE_URL": f"{llm_url}/v1", "MATLAS_LLM_MODEL": "scripted"})
+
+
+@pytest.fixture(scope="session")
+def http_server(platform_env):
+    """Base URL of a real ``matlas serve`` (MCP at /mcp) with its own scripted provider."""
+    with serving(scripted_openai(REPLIES)) as llm_url:
+        env = platform_env | {"MATLAS_LLM_BASE_URL": f"{llm_url}/v1", "MATLAS_LLM_MODEL": "scripted"}
+        with matlas_serve(env) as base:
+            yield base
