@@ -7,7 +7,13 @@ export TOKENIZERS_PARALLELISM ?= false
 
 .PHONY: install run test test-fast lint bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed matlas/web/static/vendor/.installed
+
+# Browser libraries of the web app (htmx, its SSE extension, 3Dmol.js) from npm at the versions of
+# package-lock.json; npm's postinstall copies the served files to matlas/web/static/vendor.
+matlas/web/static/vendor/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,4 +41,4 @@ bench: install  ## benchmarks print tables; see bench/README.md
 	$(PY) -m bench.search_latency
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules matlas/web/static/vendor .screenshots
