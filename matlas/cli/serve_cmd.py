@@ -49,7 +49,8 @@ def serve(
         console.print(f"warm: {', '.join(warmed) or 'no index built yet'}")
     base = f"http://{host}:{port}"
     console.print(
-        f"[bold]matlas[/] serving {settings.indexes_dir} on {base}  (OpenAPI: {base}/docs)\n"
+        f"[bold]matlas[/] serving {settings.indexes_dir} on {base}  (web app: {base}/  OpenAPI: {base}/docs  "
+        f"MCP: {base}/mcp)\n"
         f"try:  curl -s {base}/v1/search -H 'content-type: application/json' "
         f"-d '{{\"query\": \"wide band gap nitride semiconductor\", \"k\": 5}}'"
     )
