@@ -7,16 +7,10 @@ import pytest
 
 from tests._support.http_server import serving
 from tests._support.matlas_process import clean_env, matlas_serve
-from tests._support.platform import build_platform
+from tests._support.platform import SI_REPLIES, build_platform
 from tests._support.scripted_openai import scripted_openai
 
-SI_ANSWER = "Silicon (mp-149) has a band gap of 0.61 eV."
-REPLIES = [
-    {"tool": "ask_summary_expert", "args": {"task": "band gap of Si"}},
-    {"tool": "search_materials", "args": {"formula": ["Si"], "fields": ["formula_pretty", "band_gap"]}},
-    {"text": "Si (mp-149): band gap 0.61 eV."},
-    {"text": SI_ANSWER},
-]
+REPLIES = SI_REPLIES
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from mcp.client.streamable_http import streamablehttp_client
 from mcp.shared.exceptions import McpError
 from pymatgen.core import Structure
 
-from tests.mcp.conftest import SI_ANSWER
+from tests._support.platform import SI_ANSWER
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests._support.browser import console_errors, screenshot
-from tests.web.conftest import SI_ANSWER
+from tests._support.platform import SI_ANSWER
 
 pytestmark = pytest.mark.slow
 
