@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests._support.http_server import serving
-from tests._support.matlas_process import clean_env, matlas_serve
 from tests._support.platform import SI_REPLIES, build_platform
 from tests._support.scripted_openai import scripted_openai
+from tests._support.serve import serve_process
 
 REPLIES = SI_REPLIES
 
@@ -23,8 +25,10 @@ def platform_env(tmp_path_factory, encoder, built_index, mp_db) -> dict[str, str
 def stdio_env(platform_env, tmp_path_factory):
     """The environment of a ``matlas mcp`` subprocess (its own home, its own scripted provider)."""
     with serving(scripted_openai(REPLIES)) as llm_url:
-        yield clean_env(platform_env | {"MATLAS_HOME": str(tmp_path_factory.mktemp("stdio-home")),
-                                        "MATLAS_LLM_BASE_URL": f"{llm_url}/v1", "MATLAS_LLM_MODEL": "scripted"})
+        inherited = {k: v for k, v in os.environ.items() if k not in ("MP_API_KEY", "OPENAI_API_KEY")}
+        yield inherited | platform_env | {
+            "HF_HUB_OFFLINE": "1", "MATLAS_HOME": str(tmp_path_factory.mktemp("stdio-home")),
+            "MATLAS_LLM_BASE_URL": f"{llm_url}/v1", "MATLAS_LLM_MODEL": "scripted"}
 
 
 @pytest.fixture(scope="session")
@@ -32,5 +36,5 @@ def http_server(platform_env):
     """Base URL of a real ``matlas serve`` (MCP at /mcp) with its own scripted provider."""
     with serving(scripted_openai(REPLIES)) as llm_url:
         env = platform_env | {"MATLAS_LLM_BASE_URL": f"{llm_url}/v1", "MATLAS_LLM_MODEL": "scripted"}
-        with matlas_serve(env) as base:
-            yield base
+        with serve_process(env) as served:
+            yield served.base

@@ -8,9 +8,9 @@ import pytest
 from matlas.web import STATIC, VENDOR_FILES
 from tests._support.browser import _missing, chromium
 from tests._support.http_server import serving
-from tests._support.matlas_process import matlas_serve
 from tests._support.platform import SI_REPLIES, build_platform
 from tests._support.scripted_openai import scripted_openai
+from tests._support.serve import serve_process
 
 UNGROUNDED_ANSWER = "Silicon (mp-149) has a band gap of 9.87 eV."
 REPLIES = [*SI_REPLIES, {"text": UNGROUNDED_ANSWER}]  # then a turn the model answers from memory
@@ -30,8 +30,8 @@ def server(platform_env):
         _missing(f"{missing} are not in {STATIC / 'vendor'}: run `npm ci`")
     with serving(scripted_openai(REPLIES)) as llm_url:
         env = platform_env | {"MATLAS_LLM_BASE_URL": f"{llm_url}/v1", "MATLAS_LLM_MODEL": "scripted"}
-        with matlas_serve(env) as base:
-            yield base
+        with serve_process(env) as served:
+            yield served.base
 
 
 @pytest.fixture(scope="module")
