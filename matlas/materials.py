@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pymatgen.core import Structure
 
 from agents.artifacts import ArtifactStore
-from agents.mp.client import LIVE_ENDPOINT, api_key, open_rester
+from agents.mp.client import api_key, open_rester
 from agents.tools._mp import mp_call, parse_material_id
 from agents.tools.synthesis import recipe
 from matlas.errors import ArtifactNotFound, InvalidInput, MaterialNotFound
@@ -97,7 +97,8 @@ def get_material(settings: Settings, material_id: str) -> Material:
         version = mpr.db_version
         endpoint = str(mpr.endpoint)
     if not docs:
-        raise MaterialNotFound(f"no material {material_id!r} in the Materials Project data at {_where(settings)}")
+        where = "the live Materials Project" if api_key(settings) else "the local MP snapshot"
+        raise MaterialNotFound(f"no material {material_id!r} in {where}")
     record = {k: v for k, v in docs[0].items() if v is not None}
     source = "Materials Project (live)" if api_key(settings) else "local MP snapshot"
     return Material(material_id, record, source, endpoint, version)
@@ -183,8 +184,3 @@ def artifact_structure(store: ArtifactStore, handle: str) -> tuple[Structure, di
     }
     return store.get_structure(full), {k: v for k, v in notes.items() if v is not None}, full
 
-
-def _where(settings: Settings) -> str:
-    if api_key(settings):
-        return settings.mp_endpoint or LIVE_ENDPOINT
-    return settings.mp_endpoint or str(settings.mp_db_path)
