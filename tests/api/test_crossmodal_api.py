@@ -51,8 +51,8 @@ def setup(tmp_path_factory, encoder):
     hasher = RREH(16, modalities=("text", "structure"), anchors=5, neighbours=2, kernel=8, iters=10)
     fit_crossmodal(data, indexes / "crossmodal", encoder, hasher=hasher)
     settings = Settings(index_root=indexes, mp_snapshot=folder)
-    service = SearchService(settings.indexes_dir, allow_paths=False)
-    service._encoders[encoder.model_id] = encoder
+    service = SearchService(settings.indexes_dir)
+    service.encoders.add(encoder)
     with TestClient(create_app(settings, search_service=service)) as client:
         yield client, rows, folder
 

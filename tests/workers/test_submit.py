@@ -37,8 +37,8 @@ def test_bad_rebuilds_are_refused_before_anything_is_queued(embedded, tmp_path, 
 
 
 def test_http_rebuild_without_a_broker(embedded, encoder, grown_corpus):
-    service = SearchService(embedded.indexes_dir, allow_paths=False)
-    service._encoders[encoder.model_id] = encoder
+    service = SearchService(embedded.indexes_dir)
+    service.encoders.add(encoder)
     with TestClient(create_app(embedded, search_service=service)) as http:
         refused = http.post("/v1/indexes/mini/rebuild")
         assert refused.status_code == 422 and "no recorded corpus" in refused.json()["detail"]
