@@ -44,3 +44,9 @@ class Unavailable(UpstreamError):
     """A service matlas needs is not configured or not reachable now (retry later)."""
 
     status_code = 503
+
+
+class TaskNotFound(MatlasError, LookupError):
+    """A task id that no task store holds (or no task store is configured)."""
+
+    status_code = 404

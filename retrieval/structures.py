@@ -118,7 +118,7 @@ def _snapshot_record(mp_id: str, snapshot: Path | None) -> dict[str, Any]:
     for record in read_jsonl(Path(snapshot) / "materials.jsonl"):
         if record["material_id"] == mp_id:
             return record["structure"]
-    raise InvalidInput(f"material {mp_id!r} is not in the MP snapshot")
+    raise InvalidInput(f"material {mp_id!r} is not in the snapshot")
 
 
 def _check_species(structure: Structure) -> None:

@@ -1,0 +1,144 @@
+"""ASGI middleware of the API: strict JSON bodies, and ``OPTIONS`` / ``405`` with a complete ``Allow``.
+
+``StrictJSON`` reads a JSON request body once and refuses, with a 422 in the shape of a
+validation error, what Python's ``json`` would let through but no model can carry: invalid
+UTF-8, ``NaN`` / ``Infinity`` and numbers that overflow to them (``1e400``), lone surrogates
+(``"\\ud800"``), integers past Python's digit limit. The body is then replayed to the app.
+
+``AllowedMethods`` answers ``OPTIONS`` (204) and wrong methods (405) with every method the path
+serves in ``Allow``; Starlette alone lists only the first matching route's methods.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["AllowedMethods", "StrictJSON"]
+
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class _Rejected(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _Rejected(f"{name} is not a JSON number; send finite numbers only")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Rejected(f"number {text[:40]} is out of range (not finite)")
+    return value
+
+
+def _check_strings(value: Any, depth: int = 0) -> None:
+    if depth > 64:
+        raise _Rejected("JSON nested deeper than 64 levels")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Rejected("a string holds a lone surrogate (not a Unicode character)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, depth + 1)
+            _check_strings(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item, depth + 1)
+
+
+def check_json(body: bytes) -> None:
+    """Raise ``ValueError`` with a reason unless ``body`` is strict JSON (see the module docstring)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _Rejected(f"request body is not valid UTF-8 (byte {err.start})") from None
+    try:
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except _Rejected:
+        raise
+    except (ValueError, RecursionError) as err:
+        raise _Rejected(f"request body is not valid JSON: {str(err)[:120]}") from None
+    _check_strings(value)
+
+
+def _is_json(scope: Scope) -> bool:
+    for key, value in scope.get("headers", ()):
+        if key == b"content-type":
+            return value.split(b";")[0].strip().lower().endswith(b"json")
+    return False
+
+
+class StrictJSON:
+    """Refuse non-strict JSON bodies with a 422 before any route sees them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS or not _is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if body:
+            try:
+                check_json(body)
+            except _Rejected as err:
+                detail = [{"loc": ["body"], "msg": str(err), "type": "json_invalid"}]
+                await JSONResponse({"detail": detail}, status_code=422)(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+class AllowedMethods:
+    """``OPTIONS`` -> 204 and wrong method -> 405, both with ``Allow`` listing every method of the path."""
+
+    def __init__(self, app: ASGIApp, routes_of: Any) -> None:
+        self.app, self.routes_of = app, routes_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        allowed: set[str] = set()
+        full = False
+        for route in self.routes_of():
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                full = True
+            if match is not Match.NONE:
+                allowed |= set(getattr(route, "methods", None) or ())
+        if not allowed or (full and scope["method"] != "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        allow = ", ".join(sorted(allowed | {"OPTIONS"}))
+        if scope["method"] == "OPTIONS":
+            response: Response = Response(status_code=204, headers={"Allow": allow})
+        else:
+            response = JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": allow})
+        await response(scope, receive, send)
