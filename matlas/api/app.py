@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 import matlas
 from agents.sessions import ChatService
-from matlas.api.errors import install_error_handlers
+from matlas.api.errors import install_error_handlers, responses
 from matlas.api.middleware import AllowedMethods, StrictJSON
 from matlas.api.routes import chat, crossmodal, indexes, openai, search, tasks
 from matlas.settings import Settings
@@ -62,10 +62,11 @@ def create_app(
         """Liveness: the process answers."""
         return {"status": "ok", "version": matlas.__version__}
 
-    for router in (search.router, indexes.router, crossmodal.router, chat.router, openai.router, tasks.router):
+    for router in (search.router, indexes.router, crossmodal.router, chat.router, tasks.router):
         app.include_router(router, prefix="/v1")
+    app.include_router(openai.router, prefix="/v1", responses=responses(404, 422, 502, 503))
     app.add_middleware(StrictJSON)
-    app.add_middleware(AllowedMethods, routes_of=lambda: app.routes)
+    app.add_middleware(AllowedMethods, paths_of=lambda: app.openapi()["paths"])
     return app
 
 

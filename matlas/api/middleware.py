@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["AllowedMethods", "StrictJSON"]
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
 
 
 class _Rejected(ValueError):
@@ -116,24 +119,31 @@ class StrictJSON:
 
 
 class AllowedMethods:
-    """``OPTIONS`` -> 204 and wrong method -> 405, both with ``Allow`` listing every method of the path."""
+    """``OPTIONS`` -> 204 and wrong method -> 405, both with ``Allow`` listing every method of the path.
 
-    def __init__(self, app: ASGIApp, routes_of: Any) -> None:
-        self.app, self.routes_of = app, routes_of
+    The paths and methods are those of the OpenAPI schema (``paths_of()``), read on first use.
+    """
+
+    def __init__(self, app: ASGIApp, paths_of: Callable[[], dict[str, dict[str, Any]]]) -> None:
+        self.app, self.paths_of = app, paths_of
+        self._table: list[tuple[re.Pattern[str], set[str]]] | None = None
+
+    def _allowed(self, path: str) -> set[str]:
+        if self._table is None:
+            self._table = [(compile_path(template)[0], {m.upper() for m in item if m.upper() in _METHODS})
+                           for template, item in self.paths_of().items()]
+        allowed: set[str] = set()
+        for regex, methods in self._table:
+            if regex.match(path):
+                allowed |= methods
+        return allowed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        allowed: set[str] = set()
-        full = False
-        for route in self.routes_of():
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
-                full = True
-            if match is not Match.NONE:
-                allowed |= set(getattr(route, "methods", None) or ())
-        if not allowed or (full and scope["method"] != "OPTIONS"):
+        allowed = self._allowed(scope["path"])
+        if not allowed or (scope["method"] in allowed and scope["method"] != "OPTIONS"):
             await self.app(scope, receive, send)
             return
         allow = ", ".join(sorted(allowed | {"OPTIONS"}))

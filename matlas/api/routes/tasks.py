@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from matlas.api.deps import EncodersDep, SettingsDep
+from matlas.api.deps import CatalogDep, EncodersDep, SettingsDep
 from matlas.api.errors import responses
 from matlas.errors import TaskNotFound
 from retrieval.catalog import INDEX_NAME
@@ -21,8 +21,12 @@ NamePath = Annotated[str, Path(pattern=f"^{INDEX_NAME}$", description="Index nam
 @router.post("/indexes/{name}/rebuild", response_model=TaskInfo, status_code=202,
              responses={200: {"model": TaskInfo, "description": "Without a broker: rebuilt here, with its report."},
                         **responses(404, 422, 503)})
-def rebuild(name: NamePath, response: Response, encoders: EncodersDep, settings: SettingsDep) -> TaskInfo:
-    """Rebuild an index from its recorded corpus: 202 with a task id when a broker is set, else 200 with the report."""
+def rebuild(name: NamePath, response: Response, encoders: EncodersDep, catalog: CatalogDep,
+            settings: SettingsDep) -> TaskInfo:
+    """Rebuild a muvera index from its recorded corpus: 202 with a task id when a broker is set,
+    else 200 with the report. Crossmodal indexes are refitted with ``matlas hash fit`` (422 here)."""
+    if (catalog.indexes_dir / name / "CURRENT").is_file():
+        catalog.require(name, "muvera")
     info = submit_rebuild(settings, name, load_encoder=encoders.get)
     if info.state == "SUCCESS":
         response.status_code = 200
