@@ -78,8 +78,8 @@ class IndexCatalog:
     def entry(self, index: str | Path) -> IndexEntry:
         """The index with its kind and serving manifest."""
         root = self.resolve(index)
-        directory = root.current_path()
         try:
+            directory = root.current_path()
             kind = _kind_of(json.loads((directory / "manifest.json").read_text()))
             return IndexEntry(root, kind, _MANIFESTS[kind].read(directory))
         except (OSError, ValueError, IndexNotFound):

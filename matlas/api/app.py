@@ -55,7 +55,8 @@ def create_app(
                                              featurise=featurise)
     app.state.structure_calls = featurise
     app.state.chat = chat_service or ChatService(settings, search=search_service)
-    install_error_handlers(app)
+    install_error_handlers(app, private=[p for p in (settings.home, settings.indexes_dir, settings.mp_snapshot,
+                                                     settings.mp_db) if p is not None])
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

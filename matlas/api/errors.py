@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -94,12 +96,23 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Translate typed errors, validation errors, HTTP errors and bugs into ``{"detail": ...}`` bodies."""
+def install_error_handlers(app: FastAPI, *, private: Sequence[Path] = ()) -> None:
+    """Translate typed errors, validation errors, HTTP errors and bugs into ``{"detail": ...}`` bodies.
+
+    Server directories in ``private`` (the data home, index root, snapshots) that a message of a
+    typed error names are replaced by their last component.
+    """
+    absolute = {p.resolve() for p in private} | {p for p in private if p.is_absolute()}
+    hidden = sorted((str(p) for p in absolute if len(p.parts) > 2), key=len, reverse=True)
+
+    def scrub(text: str) -> str:
+        for path in hidden:
+            text = text.replace(path, f"<{Path(path).name}>")
+        return safe_text(text)
 
     @app.exception_handler(MatlasError)
     async def _matlas_error(request: Request, exc: MatlasError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content={"detail": safe_text(str(exc))})
+        return JSONResponse(status_code=exc.status_code, content={"detail": scrub(str(exc))})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
