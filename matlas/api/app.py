@@ -10,7 +10,7 @@ from fastapi import FastAPI
 import matlas
 from agents.sessions import ChatService
 from matlas.api.errors import install_error_handlers, responses
-from matlas.api.middleware import AllowedMethods, StrictJSON
+from matlas.api.middleware import AllowedMethods, BodyLimit, StrictJSON
 from matlas.api.routes import chat, crossmodal, indexes, openai, search, tasks
 from matlas.settings import Settings
 from retrieval.hashing.features import structure_vector
@@ -65,9 +65,10 @@ def create_app(
 
     for router in (search.router, indexes.router, crossmodal.router, chat.router, tasks.router):
         app.include_router(router, prefix="/v1")
-    app.include_router(openai.router, prefix="/v1", responses=responses(404, 422, 502, 503))
+    app.include_router(openai.router, prefix="/v1", responses=responses(404, 413, 422, 502, 503))
     app.add_middleware(StrictJSON)
     app.add_middleware(AllowedMethods, paths_of=lambda: app.openapi()["paths"])
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 
 

@@ -5,6 +5,9 @@ validation error, what Python's ``json`` would let through but no model can carr
 UTF-8, ``NaN`` / ``Infinity`` and numbers that overflow to them (``1e400``), lone surrogates
 (``"\\ud800"``), integers past Python's digit limit. The body is then replayed to the app.
 
+``BodyLimit`` answers 413 to a body over ``max_bytes``: at once from ``Content-Length``, or as
+soon as a streamed (chunked) body passes the limit, before anything reads it whole.
+
 ``AllowedMethods`` answers ``OPTIONS`` (204) and wrong methods (405) with every method the path
 serves in ``Allow``; Starlette alone lists only the first matching route's methods.
 """
@@ -21,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["AllowedMethods", "StrictJSON"]
+__all__ = ["AllowedMethods", "BodyLimit", "StrictJSON"]
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
@@ -116,6 +119,50 @@ class StrictJSON:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuse request bodies larger than ``max_bytes`` with 413."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    def _response(self) -> Response:
+        return JSONResponse({"detail": f"request body is larger than {self.max_bytes} bytes"}, status_code=413)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for key, value in scope.get("headers", ()):
+            if key == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+                await self._response()(scope, receive, send)
+                return
+        seen, started = 0, False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooLarge:
+            if started:
+                raise
+            await self._response()(scope, receive, send)
 
 
 class AllowedMethods:

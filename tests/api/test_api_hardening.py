@@ -171,7 +171,7 @@ def test_item5_nonfinite_surrogates_and_loose_types_are_422(server, raw):
 # 6. errors echo little and name no server path
 
 def test_item6_errors_are_capped_and_name_no_paths(server):
-    r = post(server, SEARCH, {"query": "x" * 5_000_000})
+    r = post(server, SEARCH, {"query": "x" * 1_500_000})  # under the 2 MB body cap, over the query cap
     assert r.status_code == 422 and len(r.content) < 2_000, len(r.content)
     for r in (post(server, SEARCH, {"query": "x", "index": "nope"}),
               httpx.get(f"{server.base}/v1/indexes/nope", timeout=10),
@@ -218,3 +218,23 @@ def test_cli_hash_search_uses_the_manifest_encoder(server):
                         "--json"], env=env, capture_output=True, text=True, timeout=300, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     assert len(json.loads(r.stdout)) == 2
+
+
+# issue 14: a body over the cap (default 2 MB) is a 413 before it is read whole
+
+def test_body_over_the_cap_is_413(server):
+    r = post(server, SEARCH, {"query": "x" * 5_000_000})
+    assert r.status_code == 413 and "larger than 2000000 bytes" in r.json()["detail"], r.text[:300]
+
+    def chunks():  # no Content-Length: the limit applies while the body streams in
+        yield b'{"query": "'
+        for _ in range(300):
+            yield b"y" * 10_000
+        yield b'"}'
+
+    streamed = httpx.post(f"{server.base}{SEARCH}", content=chunks(), headers={"content-type": "application/json"},
+                          timeout=60)
+    assert streamed.status_code == 413, streamed.text[:300]
+    schema = httpx.get(f"{server.base}/openapi.json", timeout=10).json()
+    assert "413" in schema["paths"][SEARCH]["post"]["responses"]
+    still_serving(server)

@@ -71,7 +71,7 @@ _SSE_DOC = {
 }
 
 
-@router.post("/chat", response_model=ChatResponse, responses={200: _SSE_DOC, **responses(404, 422, 502, 503)})
+@router.post("/chat", response_model=ChatResponse, responses={200: _SSE_DOC, **responses(404, 413, 422, 502, 503)})
 def chat(body: ChatRequest, service: ChatDep) -> Response | ChatResponse:
     """Answer a message from Materials Project data; the turn is stored once its answer completes."""
     if not body.stream:

@@ -13,7 +13,7 @@ from matlas.api.models import CrossModalRequest, CrossModalResponse
 router = APIRouter(tags=["crossmodal"])
 
 
-@router.post("/crossmodal/search", response_model=CrossModalResponse, responses=responses(404, 422))
+@router.post("/crossmodal/search", response_model=CrossModalResponse, responses=responses(404, 413, 422))
 def crossmodal_search(body: CrossModalRequest, service: CrossModalDep) -> CrossModalResponse:
     """Rank structures for a text, or texts for a structure, over a crossmodal index.
 

@@ -13,7 +13,7 @@ from matlas.api.models import SearchRequest, SearchResponse
 router = APIRouter(tags=["search"])
 
 
-@router.post("/search", response_model=SearchResponse, responses=responses(404, 422))
+@router.post("/search", response_model=SearchResponse, responses=responses(404, 413, 422))
 def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep) -> SearchResponse:
     """Rank documents of a muvera index for a text query (422 naming the kind for a crossmodal index)."""
     name = body.index or settings.default_index
