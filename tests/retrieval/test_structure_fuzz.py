@@ -102,6 +102,27 @@ def poscar_texts(draw):
             f"{' '.join(map(str, counts))}\n{draw(st.sampled_from(['direct', 'cartesian']))}\n{coords}\n")
 
 
+@st.composite
+def plausible_structures(draw):
+    """Cells of sane shape with 1-12 real atoms anywhere in them: most reach spglib."""
+    from pymatgen.core import Lattice
+
+    a, b, c = (draw(st.floats(2.5, 14)) for _ in range(3))
+    al, be, ga = (draw(st.floats(60, 120)) for _ in range(3))
+    n = draw(st.integers(1, 12))
+    species = draw(st.lists(st.sampled_from(_SYMBOLS[:10]), min_size=n, max_size=n))
+    coords = draw(st.lists(st.lists(st.floats(0, 1), min_size=3, max_size=3), min_size=n, max_size=n))
+    matrix = Lattice.from_parameters(a, b, c, al, be, ga).matrix.tolist()
+    return {"lattice": {"matrix": matrix},
+            "sites": [{"species": [{"element": e, "occu": 1}], "abc": xyz} for e, xyz in zip(species, coords)]}
+
+
+@FUZZ
+@given(plausible_structures())
+def test_plausible_structures_are_analysed_or_refused_in_time(spec):
+    _run(spec)
+
+
 @FUZZ
 @given(structure_dicts())
 def test_structure_dicts_never_crash_or_overrun(spec):
