@@ -56,3 +56,9 @@ class ArtifactNotFound(MatlasError, LookupError):
     """An artifact handle that the named chat session does not hold."""
 
     status_code = 404
+
+
+class TaskNotFound(MatlasError, LookupError):
+    """A task id that no task store holds (or no task store is configured)."""
+
+    status_code = 404

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     mp_snapshot: Path | None = Field(None, description="MP snapshot folder (materials.jsonl ...) for hashing and mp-ids.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    max_body_bytes: int = Field(2_000_000, ge=1024, description="Largest HTTP request body; larger ones get 413.")
     mp_db: Path | None = Field(None, description="SQLite MP snapshot served offline; default HOME/mp.sqlite.")
     mp_endpoint: str | None = Field(
         None, description="MP REST endpoint; default the live MP with a key, else the embedded snapshot server."

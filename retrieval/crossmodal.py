@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,12 +29,13 @@ from index.binary import (
 from matlas.errors import InvalidInput
 from retrieval.hashing import RREH, Hasher, load_hasher
 from retrieval.hashing.features import structure_features, text_features
+from retrieval.structures import StructureLimits
 
-__all__ = ["CrossModalData", "CrossModalHit", "CrossModalSearcher", "fit_crossmodal", "load_snapshot",
-           "parse_structure"]
+__all__ = ["CrossModalData", "CrossModalHit", "CrossModalSearcher", "fit_crossmodal", "load_snapshot", "read_jsonl"]
 
 MODALITIES = ("text", "structure")
 _TEXTS_PER_MATERIAL = 3
+_SNAPSHOT_LIMITS = StructureLimits(max_sites=100_000)  # a snapshot is trusted data: sanity checks, no size cap
 
 
 class CrossModalHit(BaseModel):
@@ -59,7 +60,7 @@ class CrossModalData:
     pairs: list[tuple[int, int]] = field(default_factory=list)
 
 
-def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as f:
         yield from (json.loads(line) for line in f if line.strip())
@@ -79,11 +80,11 @@ def load_snapshot(mp_dir: Path | str, *, max_structures: int | None = None, max_
         raise InvalidInput(f"no materials.jsonl in {mp_dir} (set MATLAS_MP_SNAPSHOT or pass --snapshot)")
     texts: list[tuple[str, str, str | None, str]] = []  # (id, text, material_id, formula)
     if (p := mp_dir / "descriptions_robocrys.jsonl").is_file():
-        texts += [(f"robocrys-{r['material_id']}", r["description"], r["material_id"], r["formula_pretty"]) for r in _jsonl(p)]
+        texts += [(f"robocrys-{r['material_id']}", r["description"], r["material_id"], r["formula_pretty"]) for r in read_jsonl(p)]
     if (p := mp_dir / "synthesis_recipes.jsonl.gz").is_file():
-        texts += [(r["recipe_id"], r["text"], r.get("target_mp_id"), r["target_formula"]) for r in _jsonl(p)]
+        texts += [(r["recipe_id"], r["text"], r.get("target_mp_id"), r["target_formula"]) for r in read_jsonl(p)]
     linked = {t[2] for t in texts if t[2]}
-    records = list(_jsonl(mp_dir / "materials.jsonl"))
+    records = list(read_jsonl(mp_dir / "materials.jsonl"))
     records.sort(key=lambda r: (r["material_id"] not in linked, int(r["material_id"].split("-")[1])))
     records = records[:max_structures] if max_structures else records
     position = {r["material_id"]: i for i, r in enumerate(records)}
@@ -124,7 +125,7 @@ def fit_crossmodal(data: CrossModalData, root: Path | str, encoder: Any, *, hash
         raise InvalidInput("the snapshot has no text-structure pairs to learn from")
     hasher = hasher or default_hasher(64)
     xt = text_features(data.texts, encoder) if text_vectors is None else text_vectors
-    xs = structure_features(data.structures) if structure_vectors is None else structure_vectors
+    xs = structure_features(data.structures, _SNAPSHOT_LIMITS) if structure_vectors is None else structure_vectors
     ti, si = (np.array(ix) for ix in zip(*data.pairs))
     hasher.fit((xt[ti], xs[si]), (np.delete(xt, ti, 0), np.delete(xs, np.unique(si), 0)))
     parts = {m: build_binary_index(factory, hasher.encode(x, m)) for m, x in zip(MODALITIES, (xt, xs))}
@@ -138,61 +139,53 @@ def fit_crossmodal(data: CrossModalData, root: Path | str, encoder: Any, *, hash
     return publish_binary_version(root, parts, factory, meta=meta, write_extra=write_extra).model_dump(mode="json")
 
 
-def parse_structure(spec: str | dict[str, Any], snapshot: Path | None = None) -> Structure:
-    """A structure from a pymatgen dict, CIF text, a ``.cif``/``.json`` file path, or an mp-id in ``snapshot``."""
-    try:
-        if isinstance(spec, dict):
-            return Structure.from_dict(spec)
-        spec = spec.strip()
-        if spec.startswith("mp-") and "\n" not in spec:
-            return _from_snapshot(spec, snapshot)
-        if "\n" not in spec and Path(spec).suffix.lower() in (".cif", ".json"):
-            if not Path(spec).is_file():
-                raise InvalidInput(f"structure file {spec!r} does not exist")
-            return Structure.from_file(spec) if spec.lower().endswith(".cif") else Structure.from_dict(json.loads(Path(spec).read_text()))
-        if spec.startswith("{"):
-            return Structure.from_dict(json.loads(spec))
-        return Structure.from_str(spec, fmt="cif")
-    except InvalidInput:
-        raise
-    except Exception as err:  # noqa: BLE001 - pymatgen raises many types on bad CIF/JSON
-        raise InvalidInput(f"not a readable structure (CIF, pymatgen JSON or mp-id): {str(err)[:200] or type(err).__name__}") from None
-
-
-def _from_snapshot(mp_id: str, snapshot: Path | None) -> Structure:
-    if snapshot is None or not (Path(snapshot) / "materials.jsonl").is_file():
-        raise InvalidInput(f"cannot resolve {mp_id!r}: no MP snapshot configured (MATLAS_MP_SNAPSHOT)")
-    for record in _jsonl(Path(snapshot) / "materials.jsonl"):
-        if record["material_id"] == mp_id:
-            return Structure.from_dict(record["structure"])
-    raise InvalidInput(f"material {mp_id!r} is not in the snapshot {snapshot}")
-
-
 class CrossModalSearcher:
-    """A published cross-modal index: hasher, one binary index and item list per modality."""
+    """A published cross-modal index: hasher, one binary index and item list per modality.
 
-    def __init__(self, root: Path | str, encoder: Any) -> None:
+    Texts are encoded with the encoder the manifest records (``load_encoder(model_id)``, loaded on
+    the first text query); ``default_encoder`` names one only for indexes that record none.
+    """
+
+    def __init__(self, root: Path | str, load_encoder: Callable[[str], Any] | None = None, *,
+                 default_encoder: str | None = None) -> None:
         self.manifest, self.parts, directory = open_binary_version(root)
         self.hasher = load_hasher(directory / "hasher")
         self.items = {m: [json.loads(line) for line in (directory / f"{m}.items.jsonl").read_text().splitlines()]
                       for m in MODALITIES}
-        self.encoder = encoder
+        self.encoder_model: str | None = self.manifest.meta.get("encoder") or default_encoder
+        self._load_encoder = load_encoder
+        self._encoder: Any = None
+
+    @property
+    def encoder(self) -> Any:
+        """The text encoder of this index (the manifest's model), loaded on first use."""
+        if self._encoder is None:
+            if self._load_encoder is None or self.encoder_model is None:
+                raise InvalidInput(f"index {self.manifest.name!r} records no text encoder; it answers structure queries only")
+            self._encoder = self._load_encoder(self.encoder_model)
+        return self._encoder
 
     def search(self, *, text: str | None = None, structure: Structure | None = None, k: int = 10) -> list[CrossModalHit]:
         """Structures for a ``text``, or texts for a ``structure`` (exactly one), nearest codes first."""
         if (text is None) == (structure is None):
             raise InvalidInput("give exactly one of text or structure")
         if text is not None:
-            source, target, x = "text", "structure", text_features([text], self.encoder)
-        else:
-            source, target, x = "structure", "text", structure_features([structure])
-        dist, ids = search_binary(self.parts[target], self.hasher.encode(x, source), k)
+            return self.search_features(text_features([text], self.encoder), "text", k)
+        return self.search_features(structure_features([structure]), "structure", k)
+
+    def search_features(self, x: np.ndarray, modality: str, k: int = 10) -> list[CrossModalHit]:
+        """Items of the other modality for features ``x`` ``(1, dim)`` of ``modality`` ('text' or 'structure')."""
+        target = MODALITIES[1 - MODALITIES.index(modality)]
+        dist, ids = search_binary(self.parts[target], self.hasher.encode(x, modality), k)
         return self._hits(target, dist, ids)
 
     def similar(self, structure: Structure, k: int = 10) -> list[CrossModalHit]:
         """Structures of the index nearest to ``structure`` by the Hamming distance of their structure codes."""
-        codes = self.hasher.encode(structure_features([structure]), "structure")
-        dist, ids = search_binary(self.parts["structure"], codes, k)
+        return self.similar_features(structure_features([structure]), k)
+
+    def similar_features(self, x: np.ndarray, k: int = 10) -> list[CrossModalHit]:
+        """Structures nearest to structure features ``x`` ``(1, dim)`` (features read in a child process by the API)."""
+        dist, ids = search_binary(self.parts["structure"], self.hasher.encode(x, "structure"), k)
         return self._hits("structure", dist, ids)
 
     def _hits(self, modality: str, dist: np.ndarray, ids: np.ndarray) -> list[CrossModalHit]:

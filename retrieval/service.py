@@ -1,137 +1,131 @@
-"""Long-lived search service: named indexes under one directory, encoders loaded once.
+"""Long-lived searchers over the index root: one per serving index version, per index kind.
 
-Each call checks the index's ``CURRENT`` pointer (one small file read), so a version published by
-a rebuild is served by the next request without a restart.
+``SearchService`` serves ``muvera`` indexes (text -> documents) and ``CrossModalService``
+``crossmodal`` hash indexes (text <-> structure). Both take the :class:`IndexCatalog` (which
+indexes exist, of which kind) and the :class:`EncoderCache` (one encoder per model) they share;
+each index is searched with the encoder its manifest records. Each call checks the index's
+``CURRENT`` pointer (one small file read), so a version published by a rebuild is served by the
+next request without a restart.
 """
 
 from __future__ import annotations
 
-import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from index.manifest import IndexManifest
+import numpy as np
+
 from index.reader import IndexVersion
-from index.versions import IndexRoot
-from matlas.errors import IndexNotFound, InvalidInput
-from retrieval.encoder import MultiVectorEncoder
+from retrieval.catalog import IndexCatalog, IndexEntry, IndexKind, resolve_index
+from retrieval.crossmodal import CrossModalHit, CrossModalSearcher
+from retrieval.encoder_cache import EncoderCache
+from retrieval.hashing.features import structure_vector
 from retrieval.search import Searcher
+from retrieval.structures import structure_content
 
 if TYPE_CHECKING:
     from matlas.settings import Settings
-    from retrieval.crossmodal import CrossModalSearcher
 
-__all__ = ["SearchService", "resolve_index"]
+__all__ = ["CrossModalService", "SearchService", "resolve_index"]
 
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def resolve_index(
-    index: str | Path, indexes_dir: Path, *, allow_paths: bool = True, must_exist: bool = True
-) -> IndexRoot:
-    """An index given as a name under ``indexes_dir``, or (``allow_paths``) as a directory path."""
-    text = str(index)
-    if allow_paths and ("/" in text or Path(text).is_dir()):
-        root = IndexRoot(text)
-    elif _NAME.match(text):
-        root = IndexRoot(indexes_dir / text)
-    else:
-        raise InvalidInput(f"invalid index name {text!r}: use letters, digits, '-' and '_'")
-    if must_exist and not root.exists():
-        raise IndexNotFound(f"unknown index {text!r}: no built index at {root.path}")
-    return root
+T = TypeVar("T")
 
 
-class SearchService:
-    """Caches one encoder per model and one ``Searcher`` per serving index version."""
+class _ServingCache(Generic[T]):
+    """One searcher per index of one kind, replaced when the index's serving version changes."""
 
-    def __init__(
-        self,
-        indexes_dir: Path,
-        *,
-        device: str = "auto",
-        batch_size: int = 32,
-        candidates: int = 300,
-        allow_paths: bool = True,
-    ) -> None:
-        self.indexes_dir = Path(indexes_dir)
-        self.allow_paths = allow_paths
-        self.device, self.batch_size, self.candidates = device, batch_size, candidates
-        self._encoders: dict[str, MultiVectorEncoder] = {}
-        self._searchers: dict[Path, tuple[str, Searcher]] = {}
-        self._crossmodal: dict[Path, tuple[str, CrossModalSearcher]] = {}
+    kind: IndexKind
+
+    def __init__(self, catalog: IndexCatalog, encoders: EncoderCache) -> None:
+        self.catalog, self.encoders = catalog, encoders
+        self._searchers: dict[Path, tuple[str, T]] = {}
         self._lock = threading.Lock()
+
+    def _open(self, entry: IndexEntry) -> T:
+        raise NotImplementedError
+
+    def searcher(self, index: str | Path) -> T:
+        """The searcher over the serving version of ``index`` (which must be of this kind)."""
+        entry = self.catalog.require(index, self.kind)
+        key = entry.root.path.resolve()
+        with self._lock:
+            cached = self._searchers.get(key)
+            if cached and cached[0] == entry.manifest.version:
+                return cached[1]
+        searcher = self._open(entry)
+        with self._lock:
+            self._searchers[key] = (entry.manifest.version, searcher)
+        return searcher
+
+    def _warm_one(self, searcher: T) -> None:
+        raise NotImplementedError
+
+    def warm_up(self) -> list[str]:
+        """Open every index of this kind with its encoder and run one query through each, so that
+        the first request does not pay for loading; the names warmed."""
+        names = []
+        for entry in self.catalog.entries(self.kind):
+            self._warm_one(self.searcher(entry.name))
+            names.append(entry.name)
+        return names
+
+
+class SearchService(_ServingCache[Searcher]):
+    """Searchers of ``muvera`` indexes (FDE candidates re-ranked by MaxSim, dense, exact, hybrid)."""
+
+    kind: IndexKind = "muvera"
+
+    def __init__(self, catalog: IndexCatalog | Path, encoders: EncoderCache | None = None, *,
+                 candidates: int = 300) -> None:
+        catalog = catalog if isinstance(catalog, IndexCatalog) else IndexCatalog(catalog)
+        super().__init__(catalog, encoders or EncoderCache())
+        self.candidates = candidates
 
     @classmethod
     def from_settings(cls, settings: Settings, *, allow_paths: bool = False) -> SearchService:
         """The service over ``settings.indexes_dir`` with the settings' device, batch size and candidates."""
-        return cls(settings.indexes_dir, device=settings.device, batch_size=settings.encode_batch_size,
-                   candidates=settings.search_candidates, allow_paths=allow_paths)
+        return cls(IndexCatalog(settings.indexes_dir, allow_paths=allow_paths),
+                   EncoderCache(device=settings.device, batch_size=settings.encode_batch_size),
+                   candidates=settings.search_candidates)
 
-    def encoder(self, model_id: str) -> MultiVectorEncoder:
-        """The encoder for ``model_id``, loaded on first use."""
-        with self._lock:
-            if model_id not in self._encoders:
-                self._encoders[model_id] = MultiVectorEncoder(model_id, device=self.device, batch_size=self.batch_size)
-            return self._encoders[model_id]
+    def _open(self, entry: IndexEntry) -> Searcher:
+        loaded = IndexVersion.open(entry.root.versions_dir / entry.manifest.version)
+        return Searcher(loaded, self.encoders.get(loaded.manifest.encoder.model_id), candidates=self.candidates)
 
-    def searcher(self, index: str | Path) -> Searcher:
-        """A searcher over the serving version of ``index`` (a name or a directory)."""
-        root = self.resolve(index)
-        version = root.current()
-        key = root.path.resolve()
-        cached = self._searchers.get(key)
-        if cached and cached[0] == version:
-            return cached[1]
-        loaded = IndexVersion.open(root.versions_dir / version)
-        searcher = Searcher(loaded, self.encoder(loaded.manifest.encoder.model_id), candidates=self.candidates)
-        self._searchers[key] = (version, searcher)
-        return searcher
+    def _warm_one(self, searcher: Searcher) -> None:
+        searcher.search("warm-up", k=1)
 
-    def crossmodal(self, index: str | Path, default_encoder: str) -> CrossModalSearcher:
-        """A cross-modal searcher over the serving version of ``index``, with the encoder its manifest
-        names (``default_encoder`` for manifests that name none); cached per version."""
-        from retrieval.crossmodal import CrossModalSearcher  # pymatgen: loaded only when asked for
 
-        root = self.resolve(index)
-        version = root.current()
-        key = root.path.resolve()
-        with self._lock:
-            cached = self._crossmodal.get(key)
-        if cached and cached[0] == version:
-            return cached[1]
-        searcher = CrossModalSearcher(root.path, None)
-        searcher.encoder = self.encoder(searcher.manifest.meta.get("encoder") or default_encoder)
-        with self._lock:
-            self._crossmodal[key] = (version, searcher)
-        return searcher
+class CrossModalService(_ServingCache[CrossModalSearcher]):
+    """Searchers of ``crossmodal`` hash indexes; structures are read and analysed by ``featurise``.
 
-    def warm_up(self) -> list[str]:
-        """Load every built index with its encoder and run one query through each, so that the
-        first request does not pay for model loading and kernel compilation; the names warmed."""
-        names = []
-        for root, _ in self.list_indexes():
-            self.searcher(root.path.name).search("warm-up", k=1)
-            names.append(root.path.name)
-        return names
+    ``featurise(content)`` maps structure content (text or a pymatgen dict) to a feature row; the
+    API passes one that runs in child processes (``retrieval.isolation.IsolatedCalls``), so that a
+    crash in native code costs one request, not the server. ``snapshot`` resolves mp-ids.
+    """
 
-    def resolve(self, index: str | Path) -> IndexRoot:
-        """The index root for a name (or a path, where this service allows paths)."""
-        return resolve_index(index, self.indexes_dir, allow_paths=self.allow_paths)
+    kind: IndexKind = "crossmodal"
 
-    def list_indexes(self) -> list[tuple[IndexRoot, IndexManifest]]:
-        """Every built document index under ``indexes_dir`` with its serving manifest (cross-modal hash
-        indexes, which have a manifest of their own, are not listed)."""
-        if not self.indexes_dir.is_dir():
-            return []
-        found = []
-        for path in sorted(self.indexes_dir.iterdir()):
-            root = IndexRoot(path)
-            if not root.exists():
-                continue
-            try:
-                found.append((root, IndexManifest.read(root.current_path())))
-            except IndexNotFound:  # a cross-modal (binary) index: its manifest is another kind
-                continue
-        return found
+    def __init__(self, catalog: IndexCatalog, encoders: EncoderCache, *, snapshot: Path | None = None,
+                 default_encoder: str | None = None,
+                 featurise: Callable[[Any], np.ndarray] = structure_vector) -> None:
+        super().__init__(catalog, encoders)
+        self.snapshot, self.default_encoder, self.featurise = snapshot, default_encoder, featurise
+
+    def _open(self, entry: IndexEntry) -> CrossModalSearcher:
+        return CrossModalSearcher(entry.root.path, self.encoders.get, default_encoder=self.default_encoder)
+
+    def search(self, index: str, *, text: str | None = None, structure: str | dict[str, Any] | None = None,
+               k: int = 10) -> tuple[CrossModalSearcher, list[CrossModalHit]]:
+        """The searcher of ``index`` and its hits for a ``text`` or structure content (an mp-id too)."""
+        searcher = self.searcher(index)
+        if structure is None:
+            return searcher, searcher.search(text=text, k=k)
+        x = self.featurise(structure_content(structure, self.snapshot))
+        return searcher, searcher.search_features(x, "structure", k)
+
+    def _warm_one(self, searcher: CrossModalSearcher) -> None:
+        if searcher.encoder_model is not None:
+            searcher.search(text="warm-up", k=1)

@@ -15,7 +15,7 @@ import redis
 from celery import Task
 from celery.signals import worker_process_init
 
-from retrieval.service import SearchService
+from retrieval.encoder_cache import EncoderCache
 from workers import rebuild
 from workers.app import app, consumes
 
@@ -25,23 +25,22 @@ TRANSIENT = (ConnectionError, TimeoutError, redis.ConnectionError, redis.Timeout
 
 
 @functools.cache
-def encoders() -> SearchService:
-    """This process's encoders, each loaded once (the service doubles as the encoder cache)."""
-    settings = app.settings
-    return SearchService(settings.indexes_dir, device=settings.device, batch_size=settings.encode_batch_size)
+def encoders() -> EncoderCache:
+    """This process's encoders, each loaded once."""
+    return EncoderCache(device=app.settings.device, batch_size=app.settings.encode_batch_size)
 
 
 @worker_process_init.connect
 def _preload_encoder(**_: Any) -> None:
     if consumes(app, "index", "gpu"):
-        encoders().encoder(app.settings.encoder_model)
+        encoders().get(app.settings.encoder_model)
 
 
 @app.task(bind=True, autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=300, max_retries=5)
 def rebuild_index(self: Task, name: str, corpus: str | None = None) -> dict[str, Any]:
     """Rebuild index ``name`` (from ``corpus``, a path the worker can read, if given); a ``RebuildReport``."""
     report = rebuild.rebuild_index(
-        app.settings, name, corpus=Path(corpus) if corpus else None, load_encoder=encoders().encoder,
+        app.settings, name, corpus=Path(corpus) if corpus else None, load_encoder=encoders().get,
         on_stage=lambda stage: self.update_state(state="PROGRESS", meta={"stage": stage}),
     )
     return report.model_dump(mode="json")

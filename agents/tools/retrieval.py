@@ -35,7 +35,7 @@ def retrieval_tools(settings: Settings, service: SearchService | None = None) ->
         try:
             searcher = service.searcher(name)
         except IndexNotFound:
-            known = [root.path.name for root, _ in service.list_indexes()]
+            known = [entry.name for entry in service.catalog.entries(service.kind)]
             raise InvalidInput(f"no index named {name!r}; available indexes: {known}") from None
         hits = searcher.search(args.query, args.k)
         if not hits:

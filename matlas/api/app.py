@@ -1,50 +1,88 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory, and the warm-up ``matlas serve`` runs before serving."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
 
 import matlas
 from agents.sessions import ChatService
+from matlas.api.errors import install_error_handlers, responses
+from matlas.api.middleware import AllowedMethods, BodyLimit, StrictJSON
 from matlas.api.routes import chat, crossmodal, indexes, materials, openai, search, tasks
-from matlas.errors import MatlasError
 from matlas.settings import Settings
-from retrieval.service import SearchService
+from retrieval.hashing.features import structure_vector
+from retrieval.isolation import IsolatedCalls
+from retrieval.service import CrossModalService, SearchService
 
-__all__ = ["create_app"]
+__all__ = ["STRUCTURE_TIMEOUT_S", "create_app", "warm_up"]
+
+STRUCTURE_TIMEOUT_S = 10.0  # bound of one structure's reading and analysis, in a child process
+STRUCTURE_WORKERS = 2
+_WARM_STRUCTURE = ("Na\n1.0\n4 0 0\n0 4 0\n0 0 4\nNa Cl\n1 1\ndirect\n0 0 0\n0.5 0.5 0.5\n")  # POSCAR of NaCl
 
 
 def create_app(
     settings: Settings | None = None, *, search_service: SearchService | None = None,
     chat_service: ChatService | None = None,
 ) -> FastAPI:
-    """Build the API app around one settings object (read from the environment if not given)."""
-    settings = settings or Settings()
-    app = FastAPI(title="matlas", version=matlas.__version__, description="Retrieval and agent services for materials science.")
-    app.state.settings = settings
-    app.state.search = search_service or SearchService.from_settings(settings)
-    app.state.chat = chat_service or ChatService(settings, search=app.state.search)
+    """Build the API app around one settings object (read from the environment if not given).
 
-    @app.exception_handler(MatlasError)
-    async def _matlas_error(request: Request, exc: MatlasError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content={"detail": str(exc)})
+    The search services share one index catalogue and one encoder cache (those of
+    ``search_service`` when given); structures of cross-modal queries are read and analysed in
+    child processes with a time bound, so that native code cannot take the server down.
+    """
+    settings = settings or Settings()
+    search_service = search_service or SearchService.from_settings(settings)
+    featurise = IsolatedCalls(structure_vector, workers=STRUCTURE_WORKERS, timeout_s=STRUCTURE_TIMEOUT_S,
+                              what="structure analysis")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        featurise.close()
+
+    app = FastAPI(title="matlas", version=matlas.__version__, lifespan=lifespan,
+                  description="Retrieval and agent services for materials science. Errors are "
+                              "`{\"detail\": ...}`: a string, or for a request that does not match the "
+                              "schema a list of field errors (see ValidationErrorResponse).")
+    app.state.settings = settings
+    app.state.search = search_service
+    app.state.crossmodal = CrossModalService(search_service.catalog, search_service.encoders,
+                                             snapshot=settings.mp_snapshot, default_encoder=settings.encoder_model,
+                                             featurise=featurise)
+    app.state.structure_calls = featurise
+    app.state.chat = chat_service or ChatService(settings, search=search_service)
+    install_error_handlers(app, private=[p for p in (settings.home, settings.indexes_dir, settings.mp_snapshot,
+                                                     settings.mp_db) if p is not None])
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok", "version": matlas.__version__}
 
-    app.include_router(search.router, prefix="/v1")
-    app.include_router(indexes.router, prefix="/v1")
-    app.include_router(crossmodal.router, prefix="/v1")
-    app.include_router(chat.router, prefix="/v1")
-    app.include_router(openai.router, prefix="/v1")
-    app.include_router(tasks.router, prefix="/v1")
-    app.include_router(materials.router, prefix="/v1")
+    for router in (search.router, indexes.router, crossmodal.router, chat.router, tasks.router,
+                   materials.router):
+        app.include_router(router, prefix="/v1")
+    app.include_router(openai.router, prefix="/v1", responses=responses(404, 413, 422, 502, 503))
     from matlas.mcp import mount_mcp
     from matlas.web import mount_web
 
     mount_web(app)
     mount_mcp(app)
+    app.add_middleware(StrictJSON)
+    app.add_middleware(AllowedMethods, paths_of=lambda: app.openapi()["paths"])
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def warm_up(app: FastAPI) -> list[str]:
+    """Load every index of every kind with its encoder, start the structure analysers and run one
+    query through each, so that the first request does not pay for loading; the names warmed."""
+    muvera, cross = app.state.search.warm_up(), app.state.crossmodal.warm_up()
+    if cross:
+        for _ in range(STRUCTURE_WORKERS):
+            app.state.structure_calls(_WARM_STRUCTURE)
+    return muvera + cross

@@ -1,4 +1,4 @@
-"""Dependencies shared by routes: the settings and the search service of the running app."""
+"""Dependencies shared by routes: the settings and the services of the running app."""
 
 from __future__ import annotations
 
@@ -7,16 +7,33 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from matlas.settings import Settings
-from retrieval.service import SearchService
+from retrieval.catalog import IndexCatalog
+from retrieval.encoder_cache import EncoderCache
+from retrieval.service import CrossModalService, SearchService
 
 
 def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _service(request: Request) -> SearchService:
+def _search(request: Request) -> SearchService:
     return request.app.state.search
 
 
+def _crossmodal(request: Request) -> CrossModalService:
+    return request.app.state.crossmodal
+
+
+def _catalog(request: Request) -> IndexCatalog:
+    return request.app.state.search.catalog
+
+
+def _encoders(request: Request) -> EncoderCache:
+    return request.app.state.search.encoders
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
-ServiceDep = Annotated[SearchService, Depends(_service)]
+ServiceDep = Annotated[SearchService, Depends(_search)]
+CrossModalDep = Annotated[CrossModalService, Depends(_crossmodal)]
+CatalogDep = Annotated[IndexCatalog, Depends(_catalog)]
+EncodersDep = Annotated[EncoderCache, Depends(_encoders)]

@@ -70,24 +70,33 @@ def fit(
 def search(
     ctx: typer.Context,
     text: str | None = typer.Option(None, "--text", help="Describe a material; returns structures."),
-    structure: str | None = typer.Option(None, "--structure", help="CIF / pymatgen JSON file or an mp-id; returns texts."),
+    structure: str | None = typer.Option(
+        None, "--structure", help="CIF / POSCAR / pymatgen JSON file, or an mp-id in the snapshot; returns texts."),
     index: str = IndexOption,
     k: int = typer.Option(10, "-k", min=1, max=1000, help="Number of hits."),
     snapshot: Path | None = typer.Option(None, help="MP snapshot to resolve mp-ids (default: settings)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Search structures by text, or texts by structure, over a cross-modal hash index."""
-    from retrieval.crossmodal import CrossModalSearcher, parse_structure
-    from retrieval.encoder import MultiVectorEncoder
+    """Search structures by text, or texts by structure, over a cross-modal hash index.
+
+    Texts are encoded with the encoder the index's manifest records, not the configured one.
+    """
+    from retrieval.crossmodal import CrossModalSearcher
+    from retrieval.encoder_cache import EncoderCache
+    from retrieval.structures import parse_structure, read_structure_file
 
     if (text is None) == (structure is None):
         raise InvalidInput("give exactly one of --text or --structure")
     if text is not None and not text.strip():
         raise InvalidInput("--text must not be empty")
-    query = parse_structure(structure, _snapshot(ctx, snapshot)) if structure is not None else None
+    query = None
+    if structure is not None:
+        is_file = "\n" not in structure and Path(structure).is_file()
+        query = read_structure_file(structure) if is_file else parse_structure(structure, _snapshot(ctx, snapshot))
     settings = settings_of(ctx)
-    encoder = MultiVectorEncoder(settings.encoder_model, device=settings.device) if text is not None else None
-    hits = CrossModalSearcher(_root(ctx, index), encoder).search(text=text, structure=query, k=k)
+    encoders = EncoderCache(device=settings.device, batch_size=settings.encode_batch_size)
+    searcher = CrossModalSearcher(_root(ctx, index), encoders.get, default_encoder=settings.encoder_model)
+    hits = searcher.search(text=text, structure=query, k=k)
     if as_json:
         print_json([h.model_dump() for h in hits])
         return

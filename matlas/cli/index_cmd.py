@@ -59,12 +59,13 @@ def append(ctx: typer.Context, index: str = IndexOption, corpus: Path = CorpusOp
     from index.build import append_documents
     from index.manifest import IndexManifest
     from retrieval.corpus import load_corpus
-    from retrieval.service import SearchService, resolve_index
+    from retrieval.encoder_cache import EncoderCache
+    from retrieval.service import resolve_index
 
     settings = settings_of(ctx)
     root = resolve_index(index, settings.indexes_dir)
     model_id = IndexManifest.read(root.current_path()).encoder.model_id
-    encoder = SearchService(settings.indexes_dir, device=settings.device).encoder(model_id)
+    encoder = EncoderCache(device=settings.device, batch_size=settings.encode_batch_size).get(model_id)
     _report(append_documents(load_corpus(corpus), root.path, encoder, progress=not as_json), as_json)
 
 
@@ -87,15 +88,19 @@ def info(ctx: typer.Context, index: str = IndexOption, as_json: bool = JsonOptio
 @app.command("list")
 def list_indexes(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     """List the indexes under the index root."""
-    from retrieval.service import SearchService
+    from retrieval.catalog import IndexCatalog
 
-    found = SearchService(settings_of(ctx).indexes_dir).list_indexes()
+    found = IndexCatalog(settings_of(ctx).indexes_dir).entries()
     if as_json:
-        print_json([{"name": r.name, "path": str(r.path), "manifest": m.model_dump(mode="json")} for r, m in found])
+        print_json([{"name": e.name, "kind": e.kind, "path": str(e.root.path), "manifest": e.manifest.model_dump(mode="json")}
+                    for e in found])
         return
-    table = Table("name", "version", "documents", "factory", "encoder")
-    for root, m in found:
-        table.add_row(root.name, m.version, str(m.documents), m.factory, m.encoder.model_id)
+    table = Table("name", "kind", "version", "items", "factory", "encoder")
+    for e in found:
+        m = e.manifest
+        items = str(m.documents) if e.kind == "muvera" else "+".join(str(n) for n in m.parts.values())
+        encoder = m.encoder.model_id if e.kind == "muvera" else str(m.meta.get("encoder"))
+        table.add_row(e.name, e.kind, m.version, items, m.factory, encoder)
     console.print(table)
 
 

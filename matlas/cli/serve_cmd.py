@@ -30,13 +30,13 @@ def serve(
     port: int | None = typer.Option(None, help="Port (default: settings, 8000)."),
     build_default: bool = typer.Option(True, help="Build the default materials index if missing."),
     warm: bool = typer.Option(
-        True, help="Load the encoder and every index before serving, so the first query is fast."
+        True, help="Load every index (muvera and crossmodal) with its encoder before serving, so the first query is fast."
     ),
 ) -> None:
     """Serve the HTTP API: search, chat, OpenAI-compatible completions, tasks (OpenAPI at /docs)."""
     import uvicorn
 
-    from matlas.api import create_app
+    from matlas.api.app import create_app, warm_up
 
     settings = settings_of(ctx)
     if build_default:
@@ -44,8 +44,8 @@ def serve(
     host, port = host or settings.host, port or settings.port
     app = create_app(settings)
     if warm:
-        with console.status("loading the encoder and indexes"):
-            warmed = app.state.search.warm_up()
+        with console.status("loading the encoders and indexes"):
+            warmed = warm_up(app)
         console.print(f"warm: {', '.join(warmed) or 'no index built yet'}")
     base = f"http://{host}:{port}"
     console.print(

@@ -45,7 +45,8 @@ def mount_mcp(app: FastAPI) -> None:
 
     @asynccontextmanager
     async def lifespan(asgi_app):
-        server = build_server(app.state.settings, search=app.state.search, chat=app.state.chat)
+        server = build_server(app.state.settings, search=app.state.search, crossmodal=app.state.crossmodal,
+                              chat=app.state.chat)
         server.streamable_http_app()  # creates the session manager
         async with server.session_manager.run():
             endpoint.manager = server.session_manager

@@ -28,9 +28,8 @@ from matlas.errors import InvalidInput
 from matlas.materials import ExportFormat, Material, artifact_file, get_material, material_file
 from matlas.mcp.phase_diagram import phase_diagram
 from matlas.settings import Settings
-from retrieval.crossmodal import parse_structure
 from retrieval.search import MAX_K, SearchMode
-from retrieval.service import SearchService
+from retrieval.service import CrossModalService, SearchService
 
 __all__ = ["CROSSMODAL_INDEX", "MCP_SESSION", "build_server"]
 
@@ -66,10 +65,13 @@ def _describe(material: Material) -> str:
     return f"{material.record.get('formula_pretty')} ({material.material_id}). " + "; ".join(parts) + "."
 
 
-def build_server(settings: Settings, *, search: SearchService | None = None, chat: ChatService | None = None,
+def build_server(settings: Settings, *, search: SearchService | None = None,
+                 crossmodal: CrossModalService | None = None, chat: ChatService | None = None,
                  stateless_http: bool = True) -> FastMCP:
     """The MCP server over ``settings``' data, sharing ``search`` and ``chat`` with the HTTP app when given."""
     search = search or SearchService.from_settings(settings)
+    crossmodal = crossmodal or CrossModalService(search.catalog, search.encoders, snapshot=settings.mp_snapshot,
+                                                 default_encoder=settings.encoder_model)
     chat = chat or ChatService(settings, search=search)
     artifacts = ArtifactStore(settings.home / "artifacts" / MCP_SESSION)
     typed = expert_tools(settings, artifacts, search=search)
@@ -96,8 +98,8 @@ def build_server(settings: Settings, *, search: SearchService | None = None, cha
 
     def list_indexes() -> dict[str, Any]:
         """The platform's built document indexes: name, serving version, documents, encoder."""
-        return {"indexes": [{"name": root.path.name, "version": m.version, "documents": m.documents,
-                             "encoder": m.encoder.model_id} for root, m in search.list_indexes()]}
+        return {"indexes": [{"name": e.name, "version": e.manifest.version, "documents": e.manifest.documents,
+                             "encoder": e.manifest.encoder.model_id} for e in search.catalog.entries("muvera")]}
 
     def crossmodal_search(
         text: Annotated[str | None, Field(max_length=10_000, description="A description; returns structures.")] = None,
@@ -108,11 +110,7 @@ def build_server(settings: Settings, *, search: SearchService | None = None, cha
         """Cross-modal search over binary codes: structures for a text, or texts for a structure (exactly one)."""
         if (text is None) == (structure is None) or (text is not None and not text.strip()):
             raise InvalidInput("give exactly one of 'text' (non-blank) and 'structure'")
-        searcher = search.crossmodal(index, settings.encoder_model)
-        if structure is not None:
-            hits = searcher.search(structure=parse_structure(structure, settings.mp_snapshot), k=k)
-        else:
-            hits = searcher.search(text=text, k=k)
+        searcher, hits = crossmodal.search(index, text=text, structure=structure, k=k)
         return {"index": index, "version": searcher.manifest.version, "hits": [h.model_dump() for h in hits]}
 
     def export_structure_tool(

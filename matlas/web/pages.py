@@ -24,8 +24,8 @@ from agents.sessions import ChatService
 from matlas.errors import InvalidInput, MatlasError, SessionNotFound
 from matlas.materials import get_material, material_recipes
 from matlas.web.render import templates
-from retrieval.crossmodal import parse_structure
 from retrieval.search import MODES
+from retrieval.structures import parse_structure
 
 __all__ = ["CROSSMODAL_INDEX", "router"]
 
@@ -152,7 +152,7 @@ def search_page(
 ) -> HTMLResponse:
     """Document search (modes and indexes to choose from) or the cross-modal tab."""
     service, settings = request.app.state.search, request.app.state.settings
-    indexes = [root.path.name for root, _ in service.list_indexes()]
+    indexes = [entry.name for entry in service.catalog.entries("muvera")]
     form = {"query": query, "mode": mode, "index": index or settings.default_index, "k": k}
     result, error = None, None
     if query.strip():
@@ -197,9 +197,9 @@ async def crossmodal_structure(
         if len(data) > MAX_UPLOAD_BYTES:
             raise InvalidInput(f"the file is larger than {MAX_UPLOAD_BYTES} bytes")
         structure = _uploaded_structure(file.filename or "", data.decode("utf-8", errors="replace"))
-        searcher = _crossmodal(request)
-        groups = [(f"Texts for {structure.composition.reduced_formula}", searcher.search(structure=structure, k=k)),
-                  ("Similar structures", searcher.similar(structure, k=k))]
+        searcher, x = _crossmodal(request), _features(request, structure)
+        groups = [(f"Texts for {structure.composition.reduced_formula}", searcher.search_features(x, "structure", k)),
+                  ("Similar structures", searcher.similar_features(x, k=k))]
     except MatlasError as err:
         return _failed(request, err)
     return _page(request, "_xhits.html", groups=groups)
@@ -222,7 +222,12 @@ def _uploaded_structure(filename: str, text: str):
 
 
 def _crossmodal(request: Request):
-    return request.app.state.search.crossmodal(CROSSMODAL_INDEX, request.app.state.settings.encoder_model)
+    return request.app.state.crossmodal.searcher(CROSSMODAL_INDEX)
+
+
+def _features(request: Request, structure):
+    """Structure features computed by the app's isolated analysers (native code never runs in the server)."""
+    return request.app.state.crossmodal.featurise(structure.as_dict())
 
 
 # ---- materials --------------------------------------------------------------------------------------
@@ -239,7 +244,7 @@ def material_page(request: Request, mp_id: str) -> HTMLResponse:
         return _failed(request, err)
     similar, note = None, ""
     try:
-        hits = _crossmodal(request).similar(material.structure, k=7)
+        hits = _crossmodal(request).similar_features(_features(request, material.structure), k=7)
         similar = [h for h in hits if (h.material_id or h.id) != material.material_id][:6]
     except MatlasError as err:
         note = f"No cross-modal hash index to compare structures with ({err})."

@@ -24,12 +24,19 @@ from pymatgen.core import Element, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from matlas.errors import InvalidInput
+from retrieval.structures import (
+    MAX_Z,
+    StructureLimits,
+    check_structure,
+    read_content,
+    structure_content,
+)
 
-__all__ = ["CUTOFF", "RDF_BINS", "STRUCTURE_DIM", "structure_features", "text_features"]
+__all__ = ["CUTOFF", "RDF_BINS", "STRUCTURE_DIM", "structure_features", "structure_vector", "text_features"]
 
 CUTOFF = 6.0
 RDF_BINS = 24
-_MAX_Z = 103
+_MAX_Z = MAX_Z
 _SYSTEMS = ("triclinic", "monoclinic", "orthorhombic", "tetragonal", "trigonal", "hexagonal", "cubic")
 _PROPS = ("Z", "X", "atomic_radius", "row", "group", "atomic_mass", "mendeleev_no")
 
@@ -50,9 +57,7 @@ STRUCTURE_DIM = _MAX_Z + 4 * len(_PROPS) + len(_SYSTEMS) + 4 + RDF_BINS + 2
 def _composition_block(structure: Structure) -> np.ndarray:
     comp = structure.composition.element_composition.fractional_composition
     frac = np.zeros(_MAX_Z)
-    for el, x in comp.items():
-        if el.Z > _MAX_Z:
-            raise InvalidInput(f"element {el} (Z={el.Z}) is beyond Z={_MAX_Z}")
+    for el, x in comp.items():  # check_structure let only Z = 1.._MAX_Z through
         frac[el.Z - 1] = x
     props, w = _TABLE[frac > 0], frac[frac > 0][:, None]
     mean = (w * props).sum(0)
@@ -79,12 +84,20 @@ def _local_block(structure: Structure) -> np.ndarray:
     return np.concatenate([counts / shells, [cn.mean(), cn.std()]])
 
 
-def structure_features(structures: Sequence[Structure]) -> np.ndarray:
-    """``(n, STRUCTURE_DIM)`` float64 features; ``InvalidInput`` names a structure pymatgen cannot analyse."""
+def structure_features(structures: Sequence[Structure], limits: StructureLimits | None = None) -> np.ndarray:
+    """``(n, STRUCTURE_DIM)`` float64 features; ``InvalidInput`` names a structure that cannot be analysed.
+
+    Every structure passes :func:`~retrieval.structures.check_structure` (``limits``, default
+    :class:`~retrieval.structures.StructureLimits`) before spglib and the neighbour search see it.
+    """
     rows = []
     for i, s in enumerate(structures):
-        if not isinstance(s, Structure) or len(s) == 0 or not s.is_ordered:
-            raise InvalidInput(f"structure {i} must be a non-empty ordered pymatgen Structure, got {s!r:.80}")
+        if not isinstance(s, Structure):
+            raise InvalidInput(f"structure {i} must be a pymatgen Structure, got {type(s).__name__}")
+        try:
+            check_structure(s, limits or StructureLimits())
+        except InvalidInput as err:
+            raise InvalidInput(f"structure {i}: {err}") from None
         try:
             rows.append(np.concatenate([_composition_block(s), _symmetry_block(s), _local_block(s)]))
         except InvalidInput:
@@ -92,6 +105,14 @@ def structure_features(structures: Sequence[Structure]) -> np.ndarray:
         except Exception as err:  # noqa: BLE001 - spglib / neighbour search failures become a caller error
             raise InvalidInput(f"structure {i} ({s.composition.reduced_formula}) cannot be analysed: {err}") from None
     return np.array(rows).reshape(len(rows), STRUCTURE_DIM)
+
+
+def structure_vector(spec: str | dict[str, Any], limits: StructureLimits | None = None) -> np.ndarray:
+    """``(1, STRUCTURE_DIM)`` features of structure content (text or a pymatgen dict, see
+    :func:`~retrieval.structures.structure_content`): read, check, analyse. The unit of work the
+    API runs in a child process (:class:`~retrieval.isolation.IsolatedCalls`)."""
+    limits = limits or StructureLimits()
+    return structure_features([read_content(structure_content(spec), limits)], limits)
 
 
 def text_features(texts: Sequence[str], encoder: Any) -> np.ndarray:

@@ -33,7 +33,7 @@ def test_recipes_export_to_a_corpus_that_the_retrieval_expert_searches(mp_db, en
     settings = Settings(home=tmp_path, default_index="synthesis")
     build_index(docs, settings.indexes_dir / "synthesis", encoder, progress=False)
     service = SearchService.from_settings(settings)
-    service._encoders[encoder.model_id] = encoder  # reuse the session's encoder
+    service.encoders.add(encoder)  # reuse the session's encoder
     (search_documents,) = retrieval_tools(settings, service)
     hits = json.loads(search_documents.invoke({"query": "olivine lithium iron phosphate cathode made under argon",
                                                "k": 3}))["results"]

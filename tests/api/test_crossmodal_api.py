@@ -2,7 +2,6 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
-from pymatgen.core import Lattice, Structure
 from typer.testing import CliRunner
 
 from matlas.api import create_app
@@ -10,49 +9,21 @@ from matlas.settings import Settings
 from retrieval.crossmodal import fit_crossmodal, load_snapshot
 from retrieval.hashing import RREH
 from retrieval.service import SearchService
-
-_ROCKSALT = [("NaCl", ["Na", "Cl"], 5.64), ("KCl", ["K", "Cl"], 6.29), ("MgO", ["Mg", "O"], 4.21),
-             ("LiF", ["Li", "F"], 4.03), ("CaO", ["Ca", "O"], 4.81)]
-_BCC = [("Fe", 2.87), ("W", 3.16), ("Cr", 2.88), ("Mo", 3.15)]
-
-
-def _snapshot(folder):
-    """A tiny MP-like snapshot: rock-salt halides/oxides and bcc metals, described or not."""
-    rows, texts = [], []
-    for i, (formula, els, a) in enumerate(_ROCKSALT):
-        s = Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), els, [[0, 0, 0], [0.5, 0.5, 0.5]])
-        rows.append((f"mp-{100 + i}", formula, s, "-".join(sorted(els))))
-        texts.append((f"mp-{100 + i}", formula, (f"{formula} crystallizes in the rock-salt structure; "
-                                                  f"octahedral {els[0]} bonded to six {els[1]} atoms, an ionic salt.")))
-    for i, (el, a) in enumerate(_BCC):
-        s = Structure(Lattice.cubic(a), [el, el], [[0, 0, 0], [0.5, 0.5, 0.5]])
-        rows.append((f"mp-{200 + i}", el, s, el))
-        texts.append((f"mp-{200 + i}", el, f"{el} is a body-centered cubic metal; each atom has eight metallic neighbours."))
-    texts.append(("mp-999", "NiO", "NiO crystallizes in the rock-salt structure, an ionic oxide."))  # unpaired text
-    texts = [t for t in texts if t[0] not in ("mp-104", "mp-203")]  # unpaired structures
-    with open(folder / "materials.jsonl", "w") as f:
-        for mid, formula, s, chemsys in rows:
-            f.write(json.dumps({"material_id": mid, "formula_pretty": formula, "chemsys": chemsys,
-                                "symmetry": {"symbol": "Fm-3m" if "-" in chemsys else "Im-3m"},
-                                "structure": s.as_dict()}) + "\n")
-    with open(folder / "descriptions_robocrys.jsonl", "w") as f:
-        for mid, formula, text in texts:
-            f.write(json.dumps({"material_id": mid, "formula_pretty": formula, "description": text}) + "\n")
-    return rows
+from tests._support.mp_structures import write_snapshot
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, encoder):
     folder = tmp_path_factory.mktemp("mp")
-    rows = _snapshot(folder)
+    rows = write_snapshot(folder)
     data = load_snapshot(folder)
     assert len(data.pairs) == 7 and len(data.texts) == 8 and len(data.structures) == 9
     indexes = folder / "indexes"
     hasher = RREH(16, modalities=("text", "structure"), anchors=5, neighbours=2, kernel=8, iters=10)
     fit_crossmodal(data, indexes / "crossmodal", encoder, hasher=hasher)
     settings = Settings(index_root=indexes, mp_snapshot=folder)
-    service = SearchService(settings.indexes_dir, allow_paths=False)
-    service._encoders[encoder.model_id] = encoder
+    service = SearchService(settings.indexes_dir)
+    service.encoders.add(encoder)
     with TestClient(create_app(settings, search_service=service)) as client:
         yield client, rows, folder
 

@@ -9,8 +9,8 @@ from retrieval.service import SearchService
 @pytest.fixture(scope="module")
 def client(built_index, encoder):
     settings = Settings(index_root=built_index.parent, default_index="mini")
-    service = SearchService(settings.indexes_dir, allow_paths=False)
-    service._encoders[encoder.model_id] = encoder  # reuse the session's encoder
+    service = SearchService(settings.indexes_dir)
+    service.encoders.add(encoder)  # reuse the session's encoder
     with TestClient(create_app(settings, search_service=service)) as c:
         yield c
 
@@ -70,8 +70,8 @@ def test_new_version_is_served_without_restart(index_copy, encoder, docs):
     from index.build import build_index
 
     settings = Settings(index_root=index_copy.parent, default_index="mini")
-    service = SearchService(settings.indexes_dir, allow_paths=False)
-    service._encoders[encoder.model_id] = encoder
+    service = SearchService(settings.indexes_dir)
+    service.encoders.add(encoder)
     with TestClient(create_app(settings, search_service=service)) as c:
         assert c.post("/v1/search", json={"query": "magnet", "k": 50}).json()["version"] == "v000001"
         build_index(docs[:3], index_copy, encoder, progress=False)
@@ -80,8 +80,8 @@ def test_new_version_is_served_without_restart(index_copy, encoder, docs):
 
 
 def test_warm_up_loads_every_index_before_the_first_request(built_index, encoder):
-    service = SearchService(built_index.parent, allow_paths=False)
-    service._encoders[encoder.model_id] = encoder
+    service = SearchService(built_index.parent)
+    service.encoders.add(encoder)
     assert service._searchers == {}
     assert service.warm_up() == ["mini"]
     version, warmed = service._searchers[built_index.resolve()]
@@ -90,4 +90,4 @@ def test_warm_up_loads_every_index_before_the_first_request(built_index, encoder
 
 
 def test_warm_up_of_an_empty_root_is_a_no_op(tmp_path):
-    assert SearchService(tmp_path / "none", allow_paths=False).warm_up() == []
+    assert SearchService(tmp_path / "none").warm_up() == []

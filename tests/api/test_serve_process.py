@@ -1,44 +1,21 @@
 """``matlas serve`` as a real process answering real HTTP on loopback."""
 
 import json
-import os
-import subprocess
-import sys
-import time
 from contextlib import contextmanager
 
 import httpx
 import pytest
 
 from tests._support.http_server import serving
-from tests._support.redis_server import free_port
 from tests._support.scripted_openai import scripted_openai
+from tests._support.serve import serve_process
 
 
 @contextmanager
 def matlas_serve(env: dict[str, str]):
-    """A ``matlas serve`` process on a free port; yields its base URL, stops it (SIGTERM) afterwards."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("MP_API_KEY", "OPENAI_API_KEY")} | {
-        "HF_HUB_OFFLINE": "1", **env}
-    proc = subprocess.Popen([sys.executable, "-m", "matlas", "serve", "--port", str(port), "--no-build-default"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.5)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    """A ``matlas serve`` process on a free port; yields its base URL."""
+    with serve_process(env) as served:
+        yield served.base
 
 
 @pytest.mark.slow

@@ -39,8 +39,8 @@ def new_index(settings, built_index):
 @pytest.fixture
 def service(settings, encoder) -> SearchService:
     """A long-lived search service (as in a running API), sharing the session's encoder."""
-    service = SearchService(settings.indexes_dir, allow_paths=False)
-    service._encoders[encoder.model_id] = encoder
+    service = SearchService(settings.indexes_dir)
+    service.encoders.add(encoder)
     return service
 
 

@@ -26,7 +26,7 @@ def same_encoder(encoder):
 
 def test_rebuild_publishes_what_a_live_service_serves(settings, same_encoder, encoder, docs, grown_corpus, index_copy):
     service = SearchService(settings.indexes_dir)
-    service._encoders[encoder.model_id] = encoder
+    service.encoders.add(encoder)
     assert service.searcher("mini").index.manifest.version == "v000001"
     stages = []
 

@@ -37,16 +37,16 @@ def test_bad_rebuilds_are_refused_before_anything_is_queued(embedded, tmp_path, 
 
 
 def test_http_rebuild_without_a_broker(embedded, encoder, grown_corpus):
-    service = SearchService(embedded.indexes_dir, allow_paths=False)
-    service._encoders[encoder.model_id] = encoder
+    service = SearchService(embedded.indexes_dir)
+    service.encoders.add(encoder)
     with TestClient(create_app(embedded, search_service=service)) as http:
         refused = http.post("/v1/indexes/mini/rebuild")
         assert refused.status_code == 422 and "no recorded corpus" in refused.json()["detail"]
         assert http.post("/v1/indexes/nope/rebuild").status_code == 404
-        submit_rebuild(embedded, "mini", grown_corpus, load_encoder=service.encoder)  # records the corpus
+        submit_rebuild(embedded, "mini", grown_corpus, load_encoder=service.encoders.get)  # records the corpus
         done = http.post("/v1/indexes/mini/rebuild")
         assert done.status_code == 200 and done.json()["result"]["version"] == "v000003"
         assert http.post("/v1/search", json={"query": "perovskite solar absorber", "k": 1, "index": "mini"}
                          ).json()["hits"][0]["id"] == "mapbi3"
-        assert http.get("/v1/tasks/abc").status_code == 422  # no broker: no task store
+        assert http.get("/v1/tasks/abc").status_code == 404  # no broker: no task store (issue 19, item 7)
         assert http.get("/v1/tasks/a%20b").json()["detail"][0]["type"] == "string_pattern_mismatch"

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from agents.chat import ChatAnswer, ChatEvent
 from agents.sessions import ChatService, Session, SessionInfo
+from matlas.api.errors import responses
 
 __all__ = ["ChatRequest", "ChatResponse", "router"]
 
@@ -30,9 +31,11 @@ ChatDep = Annotated[ChatService, Depends(_chat)]
 class ChatRequest(BaseModel):
     """One user message, in a stored session or a new one."""
 
+    model_config = ConfigDict(extra="forbid")
+
     message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="The user's message.")
-    session_id: str | None = Field(None, description="Session to continue; null starts a new one.")
-    stream: bool = Field(True, description="Server-sent events (text/event-stream) instead of one JSON answer.")
+    session_id: str | None = Field(None, max_length=64, description="Session to continue; null starts a new one.")
+    stream: StrictBool = Field(True, description="Server-sent events (text/event-stream) instead of one JSON answer.")
 
     @field_validator("message")
     @classmethod
@@ -68,7 +71,7 @@ _SSE_DOC = {
 }
 
 
-@router.post("/chat", response_model=ChatResponse, responses={200: _SSE_DOC})
+@router.post("/chat", response_model=ChatResponse, responses={200: _SSE_DOC, **responses(404, 413, 422, 502, 503)})
 def chat(body: ChatRequest, service: ChatDep) -> Response | ChatResponse:
     """Answer a message from Materials Project data; the turn is stored once its answer completes."""
     if not body.stream:
@@ -78,19 +81,19 @@ def chat(body: ChatRequest, service: ChatDep) -> Response | ChatResponse:
     return EventSourceResponse(_event_stream(session.id, events), headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/sessions", response_model=list[SessionInfo])
+@router.get("/sessions", response_model=list[SessionInfo], responses=responses(422))
 def list_sessions(service: ChatDep, limit: int = Query(20, ge=1, le=1000)) -> list[SessionInfo]:
     """The most recently updated sessions, newest first."""
     return service.store.recent(limit)
 
 
-@router.get("/sessions/{session_id}", response_model=Session)
+@router.get("/sessions/{session_id}", response_model=Session, responses=responses(404, 422))
 def get_session(session_id: str, service: ChatDep) -> Session:
     """A session with its turns (citations, ungrounded numbers and tool steps of each answer)."""
     return service.store.get(session_id)
 
 
-@router.delete("/sessions/{session_id}", status_code=204)
+@router.delete("/sessions/{session_id}", status_code=204, responses=responses(404, 422))
 def delete_session(session_id: str, service: ChatDep) -> Response:
     """Delete a session and its turns."""
     service.store.delete(session_id)

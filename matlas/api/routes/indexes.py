@@ -1,28 +1,33 @@
-"""``GET /v1/indexes`` and ``GET /v1/indexes/{name}``."""
+"""``GET /v1/indexes`` and ``GET /v1/indexes/{name}``: every built index, of every kind."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from index.manifest import IndexManifest
-from matlas.api.deps import ServiceDep
+from fastapi import APIRouter, Path
+
+from matlas.api.deps import CatalogDep
+from matlas.api.errors import responses
 from matlas.api.models import IndexInfo
+from retrieval.catalog import INDEX_NAME, IndexEntry
 
 router = APIRouter(tags=["indexes"])
 
+NamePath = Annotated[str, Path(pattern=f"^{INDEX_NAME}$", description="Index name.")]
+
+
+def _info(entry: IndexEntry) -> IndexInfo:
+    return IndexInfo(name=entry.name, kind=entry.kind, version=entry.manifest.version,
+                     versions=entry.root.versions(), manifest=entry.manifest)
+
 
 @router.get("/indexes", response_model=list[IndexInfo])
-def list_indexes(service: ServiceDep) -> list[IndexInfo]:
-    """Every built index with its serving version and manifest."""
-    return [
-        IndexInfo(name=root.name, version=m.version, versions=root.versions(), manifest=m)
-        for root, m in service.list_indexes()
-    ]
+def list_indexes(catalog: CatalogDep) -> list[IndexInfo]:
+    """Every built index with its kind, serving version and manifest."""
+    return [_info(entry) for entry in catalog.entries()]
 
 
-@router.get("/indexes/{name}", response_model=IndexInfo)
-def get_index(name: str, service: ServiceDep) -> IndexInfo:
+@router.get("/indexes/{name}", response_model=IndexInfo, responses=responses(404, 422))
+def get_index(name: NamePath, catalog: CatalogDep) -> IndexInfo:
     """One index by name."""
-    root = service.resolve(name)
-    manifest = IndexManifest.read(root.current_path())
-    return IndexInfo(name=root.name, version=manifest.version, versions=root.versions(), manifest=manifest)
+    return _info(catalog.entry(name))

@@ -1,4 +1,4 @@
-"""``POST /v1/search``."""
+"""``POST /v1/search``: text -> documents over a ``muvera`` index."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import time
 from fastapi import APIRouter
 
 from matlas.api.deps import ServiceDep, SettingsDep
+from matlas.api.errors import responses
 from matlas.api.models import SearchRequest, SearchResponse
 
 router = APIRouter(tags=["search"])
 
 
-@router.post("/search", response_model=SearchResponse)
+@router.post("/search", response_model=SearchResponse, responses=responses(404, 413, 422))
 def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep) -> SearchResponse:
-    """Rank documents of an index for a text query."""
+    """Rank documents of a muvera index for a text query (422 naming the kind for a crossmodal index)."""
     name = body.index or settings.default_index
     searcher = service.searcher(name)
     start = time.perf_counter()

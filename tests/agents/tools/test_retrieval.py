@@ -10,8 +10,8 @@ from retrieval.service import SearchService
 @pytest.fixture(scope="module")
 def search_documents(built_index, encoder):
     settings = Settings(index_root=built_index.parent, default_index="mini")
-    service = SearchService(settings.indexes_dir, allow_paths=False)
-    service._encoders[encoder.model_id] = encoder  # reuse the session's encoder
+    service = SearchService(settings.indexes_dir)
+    service.encoders.add(encoder)  # reuse the session's encoder
     (tool,) = retrieval_tools(settings, service)
     return tool
 
