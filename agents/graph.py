@@ -2,9 +2,12 @@
 
 The supervisor sees one handoff tool per expert (``ask_thermo_expert(task)``...). Each expert is
 a ReAct loop (model <-> ``ToolNode``) over its own typed tools; its final reply, followed by the
-raw tool results it used, returns to the supervisor as the handoff's tool message. Tool errors
-become observations the model can correct (``ToolNode(handle_tool_errors=...)``). Progress is
-written to the graph's ``custom`` stream as ``route`` / ``tool_call`` / ``tool_result`` events.
+raw tool results it used, returns to the supervisor as the handoff's tool message. Errors the model
+can act on become observations (``ToolNode(handle_tool_errors=...)``): invalid input, not found,
+MP down (``MatlasError``), bad arguments, and malformed tool calls the model wrote. Any other
+exception is a bug and ends the turn at its error boundary. Only successful tool results count as
+grounding. Progress is written to the graph's ``custom`` stream as ``route`` / ``tool_call`` /
+``tool_result`` events.
 """
 
 from __future__ import annotations
@@ -17,13 +20,16 @@ from typing import Annotated, Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from langgraph.config import get_stream_writer
 from langgraph.errors import GraphRecursionError
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.prebuilt import ToolNode
+from langgraph.prebuilt.tool_node import ToolInvocationError
 from pydantic import BaseModel, Field
+
+from matlas.errors import MatlasError
 
 __all__ = ["SUPERVISOR_TAG", "AgentState", "build_graph", "expert_descriptions"]
 
@@ -54,9 +60,18 @@ def expert_descriptions() -> dict[str, str]:
     return json.loads(_prompt("experts.json"))
 
 
-def _tool_error(exc: Exception) -> str:
-    """A tool failure as an observation the model can act on."""
+def _tool_error(exc: MatlasError | ToolException | ToolInvocationError) -> str:
+    """A tool failure the model can act on, as an observation (the annotation tells ``ToolNode`` which)."""
     return f"Error: {exc}. Correct the arguments and call the tool again, or report the problem."
+
+
+def _malformed(reply: AIMessage) -> list[ToolMessage]:
+    """Observations for the tool calls the model wrote that could not be parsed."""
+    return [ToolMessage(
+        content=f"Error: malformed tool call {call.get('name') or ''}: {call.get('error') or 'not valid JSON'} "
+        f"({str(call.get('args') or '')[:200]!r}). Write the call again as valid JSON.",
+        tool_call_id=call.get("id") or "malformed", name=call.get("name") or "malformed", status="error",
+    ) for call in reply.invalid_tool_calls]
 
 
 def _handoff_tool(name: str, description: str) -> BaseTool:
@@ -82,13 +97,16 @@ def _expert_graph(name: str, description: str, model: BaseChatModel, tools: list
         return {"messages": [reply]}
 
     def tools_step(state: AgentState) -> dict[str, Any]:
-        result = tool_node.invoke(state)
+        result = tool_node.invoke(state) if state["messages"][-1].tool_calls else {"messages": []}
         writer = get_stream_writer()
         outputs = []
-        for msg in result["messages"]:
+        last = state["messages"][-1]
+        messages = [*_malformed(last), *result["messages"]] if isinstance(last, AIMessage) else result["messages"]
+        for msg in messages:
             writer({"event": "tool_result", "data": {"expert": name, "tool": msg.name, "content": str(msg.content)}})
-            outputs.append(str(msg.content))
-        return {"messages": result["messages"], "tool_outputs": outputs}
+            if msg.status != "error":
+                outputs.append(str(msg.content))
+        return {"messages": messages, "tool_outputs": outputs}
 
     return _tool_loop(f"{name}_expert", ("agent", agent), ("tools", tools_step))
 
@@ -113,7 +131,7 @@ def build_graph(model: BaseChatModel, tools_by_expert: dict[str, list[BaseTool]]
 
     def run_experts(state: AgentState) -> dict[str, Any]:
         writer = get_stream_writer()
-        replies: list[ToolMessage] = []
+        replies: list[ToolMessage] = _malformed(state["messages"][-1])
         outputs: list[str] = []
         for call in state["messages"][-1].tool_calls:
             name = call["name"].removeprefix("ask_").removesuffix("_expert")
@@ -137,7 +155,7 @@ def _tool_loop(name: str, model: tuple[str, Any], act: tuple[str, Any]):
 
     def route(state: AgentState) -> str:
         last = state["messages"][-1]
-        return act[0] if isinstance(last, AIMessage) and last.tool_calls else END
+        return act[0] if isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls) else END
 
     graph = StateGraph(AgentState)
     graph.add_node(*model)

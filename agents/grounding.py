@@ -15,9 +15,14 @@ What counts as a number in the answer:
 A number written with ``d`` decimals (``e`` exponent) is grounded when some tool number lies within
 half a unit of its last digit, ``0.5·10^(e-d)``: it is a rounding of that value (``1.12`` and ``1.1``
 ground 1.1234, ``83 GPa`` grounds 83.0113; ``3.4`` does not ground 1.12, nor ``1.1234`` a tool's
-``1.12``). Magnitudes are compared (prose carries signs as words: "0.5 eV/atom below the hull"),
-a percentage also matches its fraction (``13.2%`` grounds 0.1321), and units are not converted.
-Tool numbers are every JSON number, and every number in a string, of the tool results.
+``1.12``). Signs count: ``-0.65`` needs a negative tool value, and an unsigned number a positive one
+unless a sign word stands next to it ("0.5 eV/atom below the hull", "negative", "minus"). Units
+count where both sides have one: a tool result's ``units`` map gives its JSON numbers theirs, a
+number in a tool string carries the unit written after it; ``1.57 GPa`` is not grounded by a band
+gap of 1.57 eV, ``651 meV/atom`` is by 0.651 eV/atom. A percentage also matches its fraction
+(``13.2%`` grounds 0.1321). Tool numbers are every JSON number, and every number in a string, of the
+tool results; callers pass only successful results (an error that echoes the model's own arguments
+grounds nothing), plus the user's words and earlier grounded turns when those may be cited.
 
 Ids: MP ids (``mp-149``, ``mvc-12``) anywhere in the answer and ids cited in square brackets are
 mentions; ids that tools returned (MP ids anywhere in their text, and the values of ``id``-like keys
@@ -28,7 +33,6 @@ returned.
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
 import re
@@ -39,7 +43,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pymatgen.core.periodic_table import Element
 
-__all__ = ["GroundingReport", "check_grounding"]
+__all__ = ["GroundingReport", "check_grounding", "states_value"]
 
 _ELEMENTS = frozenset(e.symbol for e in Element)
 
@@ -67,6 +71,17 @@ _UNIT = re.compile(
     r"\s?(?P<unit>%|°C|℃|°|eV/atom|meV/atom|eV|meV|GPa|MPa|kPa|Pa|kbar|bar|Å\^[23]|Å³|Å²|Å|nm|pm"
     r"|g/cm\^3|g/cm³|g/cm3|μB|µB|mu_B|K|C|h|hr|hours?|min|minutes?|s|days?)(?![\w])"
 )
+_SIGN_WORDS = re.compile(r"negative|minus|below|under the hull|exothermic|released|lower by|\bdown\b", re.IGNORECASE)
+# unit as written -> (dimension, factor to the dimension's base unit)
+_CANON: dict[str, tuple[str, float]] = {
+    "eV": ("eV", 1.0), "meV": ("eV", 1e-3), "eV/atom": ("eV/atom", 1.0), "meV/atom": ("eV/atom", 1e-3),
+    "GPa": ("Pa", 1e9), "MPa": ("Pa", 1e6), "kPa": ("Pa", 1e3), "Pa": ("Pa", 1.0), "kbar": ("Pa", 1e8),
+    "bar": ("Pa", 1e5), "Å": ("Å", 1.0), "nm": ("Å", 10.0), "pm": ("Å", 0.01), "Å^3": ("Å3", 1.0), "Å³": ("Å3", 1.0),
+    "Å^2": ("Å2", 1.0), "Å²": ("Å2", 1.0), "g/cm^3": ("g/cm3", 1.0), "g/cm³": ("g/cm3", 1.0), "g/cm3": ("g/cm3", 1.0),
+    "K": ("K", 1.0), "°C": ("C", 1.0), "℃": ("C", 1.0), "C": ("C", 1.0), "h": ("h", 1.0), "hr": ("h", 1.0),
+    "hour": ("h", 1.0), "hours": ("h", 1.0), "min": ("h", 1 / 60), "minute": ("h", 1 / 60),
+    "minutes": ("h", 1 / 60), "μB": ("μB", 1.0), "µB": ("μB", 1.0), "mu_B": ("μB", 1.0),
+}
 _FORMULA_START = re.compile(r"\(?([A-Z][a-z]?)(?:\d|\(|[A-Z])")
 
 
@@ -81,23 +96,32 @@ class GroundingReport(BaseModel):
 
 
 @dataclass(frozen=True)
+class _ToolNumber:
+    value: float  # signed, in the base unit of its dimension
+    dimension: str | None  # None: unit unknown
+
+
+@dataclass(frozen=True)
 class _Number:
     value: float  # magnitude
     half_ulp: float  # half a unit in the last written digit
     text: str  # as written, with its unit
     unit: str
     integer: bool  # written without a decimal point or exponent
+    negative: bool = False  # written with a minus sign
+    signed_by_words: bool = False  # a sign word stands next to it
 
 
 def check_grounding(answer: str, tool_outputs: Sequence[str | dict[str, Any]]) -> GroundingReport:
     """Check the numbers and ids of ``answer`` against the tool results of its turn (rules above)."""
-    values: list[float] = []
+    values: list[_ToolNumber] = []
     known: set[str] = set()
     for output in tool_outputs:
-        for text in _texts(output, known):
+        for text, unit in _texts(output, known):
             known.update(_MP_ID.findall(text))
-            values.extend(n.value for n in _numbers(text))
-    values.sort()
+            for n in _numbers(text):
+                dimension, factor = _CANON.get(n.unit or unit or "", (None, 1.0))
+                values.append(_ToolNumber(-n.value * factor if n.negative else n.value * factor, dimension))
     cited = _bracket_ids(answer)
     claims = [n for n in _numbers(_mask(answer, cited)) if _is_claim(n)]
     ungrounded = list(dict.fromkeys(n.text for n in claims if not _supported(n, values)))
@@ -113,26 +137,28 @@ def check_grounding(answer: str, tool_outputs: Sequence[str | dict[str, Any]]) -
     )
 
 
-def _texts(output: str | dict[str, Any] | list[Any], known: set[str]) -> Iterator[str]:
-    """The scalars of one tool result as text (JSON numbers kept exact); ``id``-like values go to ``known``."""
+def _texts(output: str | dict[str, Any] | list[Any], known: set[str]) -> Iterator[tuple[str, str | None]]:
+    """The scalars of one tool result as text (JSON numbers kept exact) with the unit its ``units`` map gives
+    them; ``id``-like values go to ``known``."""
     if isinstance(output, str):
         try:
             output = json.loads(output)
         except ValueError:
-            yield output
+            yield output, None
             return
-    stack = [output]
+    units = output.get("units") if isinstance(output, dict) and isinstance(output.get("units"), dict) else {}
+    stack: list[tuple[Any, str | None]] = [(output, None)]
     while stack:
-        item = stack.pop()
+        item, unit = stack.pop()
         if isinstance(item, dict):
             known.update(str(v) for k, v in item.items() if k in _ID_KEYS and isinstance(v, (str, int)) and str(v))
-            stack.extend(item.values())
+            stack.extend((v, units.get(k, unit) if k != "units" else None) for k, v in item.items())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((v, unit) for v in item)
         elif isinstance(item, (int, float)) and not isinstance(item, bool) and math.isfinite(item):
-            yield repr(item)
+            yield repr(item), unit if unit in _CANON else None
         elif isinstance(item, str):
-            yield item
+            yield item, None
 
 
 def _bracket_ids(answer: str) -> list[str]:
@@ -171,7 +197,9 @@ def _numbers(text: str) -> Iterator[_Number]:
             decimals = len(mantissa.partition(".")[2])
         unit_match = _UNIT.match(text, m.end())
         written = m.group().lstrip("+-").strip()
+        near = text[max(0, m.start() - 30):m.start()] + " " + text[m.end():m.end() + 30]
         yield _Number(
+            negative=m.group("sign") == "-", signed_by_words=bool(_SIGN_WORDS.search(near)),
             value=abs(float(mantissa) * 10.0**exponent),
             half_ulp=0.5 * 10.0 ** (exponent - decimals),
             text=written + (unit_match.group() if unit_match else ""),
@@ -207,17 +235,33 @@ def _is_claim(number: _Number) -> bool:
     return not (number.value <= 10 or 1900 <= number.value <= 2100)
 
 
-def _supported(number: _Number, values: list[float]) -> bool:
-    """Whether some tool value (sorted) rounds to ``number`` at its written precision."""
-    targets = [(number.value, number.half_ulp)]
+def _supported(number: _Number, values: list[_ToolNumber]) -> bool:
+    """Whether some tool value rounds to ``number`` at its written precision, with its sign and unit."""
+    dimension, factor = _CANON.get(number.unit, (None, 1.0))
+    targets = [(number.value, number.half_ulp, 1.0)]
     if number.unit == "%":
-        targets.append((number.value / 100, number.half_ulp / 100))
-    for target, half_ulp in targets:
-        tolerance = half_ulp * (1 + 1e-9) + 1e-12 * target
-        lo = bisect.bisect_left(values, target - tolerance)
-        if lo < len(values) and values[lo] <= target + tolerance:
-            return True
+        targets.append((number.value / 100, number.half_ulp / 100, 1.0))
+    signs = (-1.0,) if number.negative else (1.0, -1.0) if number.signed_by_words else (1.0,)
+    for tool in values:
+        if dimension is not None and tool.dimension is not None and tool.dimension != dimension:
+            continue
+        scale = factor if dimension is not None and tool.dimension is not None else 1.0
+        for target, half_ulp, _ in targets:
+            target, half_ulp = target * scale, half_ulp * scale
+            tolerance = half_ulp * (1 + 1e-9) + 1e-12 * target
+            if any(abs(sign * target - tool.value) <= tolerance for sign in signs):
+                return True
     return False
+
+
+def states_value(answer: str, value: float) -> bool:
+    """Whether ``answer`` states ``value`` (a rounding of it, sign included), outside ids and formulas.
+
+    >>> states_value("The band gap of GaN is 1.57 eV [mp-830].", 1.5712), states_value("GaN: 1.6 eV", 1.5)
+    (True, False)
+    """
+    tool = [_ToolNumber(value, None)]
+    return any(_supported(n, tool) for n in _numbers(_mask(answer, _bracket_ids(answer))))
 
 
 def _position(answer: str, identifier: str) -> int | None:

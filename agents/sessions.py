@@ -324,8 +324,9 @@ class ChatService:
         with self._llm_lock:
             if self._llm is None:
                 from agents.llm import chat_model
+                from matlas.agents_wiring import llm_config
 
-                self._llm = chat_model(self._settings)
+                self._llm = chat_model(llm_config(self._settings))
             return self._llm
 
     def start(self, session_id: str | None, message: str) -> tuple[Session, Iterator[ChatEvent]]:
@@ -334,7 +335,7 @@ class ChatService:
         Raises before any event for an unknown session or a missing LLM backend; the turn is stored
         just before the ``answer`` event, and never when the turn ends in ``error``.
         """
-        from agents.chat import build_chat_agent
+        from matlas.agents_wiring import chat_agent as build_chat_agent
 
         session = self.store.get(session_id) if session_id is not None else None
         llm = self.llm
@@ -347,7 +348,8 @@ class ChatService:
     def _turn(self, agent: ChatAgent, session: Session, message: str) -> Iterator[ChatEvent]:
         from agents.chat import ChatAnswer, ChatEvent, ChatTurn
 
-        history = [ChatTurn(role=t.role, content=t.content) for t in session.turns]
+        history = [ChatTurn(role=t.role, content=t.content, steps=t.steps, ungrounded=t.ungrounded)
+                   for t in session.turns]
         try:
             for event in agent.stream(history, message):
                 if event.event == "answer":

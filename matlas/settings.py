@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL (vLLM, llama.cpp, Ollama, matlas).")
     llm_quantization: Literal["none", "int8", "rtn4", "awq4"] = Field("none", description="Weights of hosted HF models.")
     llm_max_tokens: int = Field(1024, ge=1)
+    llm_draft_tokens: int = Field(48, ge=8, description="Most tokens of an answer the model writes from linked facts.")
+    mp_thermo_types: list[str] = Field(
+        ["GGA_GGA+U_R2SCAN", "GGA_GGA+U"], min_length=1,
+        description="MP thermo types in order of preference; each material's thermo data comes from the first it has.",
+    )
     sessions_backend: Literal["sqlite", "redis"] = Field("sqlite", description="Where chat sessions persist.")
     redis_url: str | None = Field(None, description="Redis for sessions, locks and token streams (redis://host:6379/0).")
     broker_url: str | None = Field(None, description="Celery broker; unset runs tasks in-process (embedded default).")

@@ -4,6 +4,10 @@
 ``cache_dir``), applies the weight quantization of ``gpu.quant`` (cached under ``cache_dir`` by
 model and method) and moves the model to its device. ``stream`` decodes token by token with a KV
 cache and yields text deltas; ``complete`` collects the same stream with usage counts.
+
+Tool calls can be decoded under a grammar (``constraint``, a ``workers.tool_calls.ToolCallConstraint``):
+xgrammar compiles the call's JSON schema against the tokenizer once per schema and masks the
+logits of every constrained step, so the call parses and its arguments match the tool's schema.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from gpu.device import resolve_device
 from matlas.errors import InvalidInput
+from workers.tool_calls import CALL_CLOSE, CALL_OPEN, ToolCallConstraint
 
 __all__ = ["Completion", "HostedModel", "Quantization", "Usage", "smollm2_gguf_path"]
 
@@ -75,6 +80,8 @@ class HostedModel:
         eos = eos if isinstance(eos, list) else [eos]
         self._eos = {int(t) for t in [*eos, tokenizer.eos_token_id] if t is not None}
         self._lock = threading.Lock()
+        self._grammars: dict[str, Any] = {}  # schema JSON -> compiled grammar
+        self._compiler: Any = None
 
     @classmethod
     def load(
@@ -106,10 +113,12 @@ class HostedModel:
         temperature: float = 0.0,
         seed: int | None = None,
         usage: Usage | None = None,
+        constraint: ToolCallConstraint | None = None,
     ) -> Iterator[str]:
         """Yield text deltas of the reply to ``messages`` (OpenAI-style role/content dicts); counts go
-        to ``usage`` when given."""
-        return self._generate(messages, max_tokens, stop, temperature, seed, Usage() if usage is None else usage)
+        to ``usage`` when given; a tool call is decoded under ``constraint``'s grammar."""
+        return self._generate(messages, max_tokens, stop, temperature, seed, Usage() if usage is None else usage,
+                              constraint)
 
     def complete(
         self,
@@ -136,7 +145,8 @@ class HostedModel:
             raise InvalidInput(f"chat template of {self.name!r} rejected the messages: {err}") from err
         return self.tokenizer(text, add_special_tokens=False).input_ids
 
-    def _generate(self, messages, max_tokens, stop, temperature, seed, usage: Usage) -> Iterator[str]:
+    def _generate(self, messages, max_tokens, stop, temperature, seed, usage: Usage,
+                  constraint: ToolCallConstraint | None = None) -> Iterator[str]:
         """Check the request now; return the generator of its deltas."""
         if max_tokens < 1:
             raise InvalidInput(f"max_tokens must be >= 1, got {max_tokens}")
@@ -149,34 +159,107 @@ class HostedModel:
         if room < 1:
             raise InvalidInput(f"prompt of {len(prompt)} tokens leaves no room in a {self.context_length}-token context")
         usage.prompt_tokens = len(prompt)
-        return self._decode(prompt, min(max_tokens, room), stops, temperature, seed, usage)
+        matcher = self._matcher(constraint) if constraint is not None else None  # compile errors raise here
+        return self._decode(prompt, min(max_tokens, room), stops, temperature, seed, usage, matcher,
+                            constraint is not None and constraint.trigger)
 
-    def _decode(self, prompt, max_tokens, stops, temperature, seed, usage: Usage) -> Iterator[str]:
-        """Sample up to ``max_tokens`` tokens with a KV cache, yielding text as it becomes final."""
+    def _matcher(self, constraint: ToolCallConstraint) -> Any:
+        """A fresh xgrammar matcher of the constraint's schema (compiled once per schema)."""
+        import json
+
+        import xgrammar as xgr
+
+        key = json.dumps(constraint.json_schema, sort_keys=True)
+        with self._lock:
+            if self._compiler is None:
+                info = xgr.TokenizerInfo.from_huggingface(self.tokenizer, vocab_size=self.model.config.vocab_size,
+                                                          stop_token_ids=sorted(self._eos))
+                self._compiler = xgr.GrammarCompiler(info)
+            if key not in self._grammars:
+                try:
+                    self._grammars[key] = self._compiler.compile_json_schema(key, any_whitespace=False,
+                                                                             strict_mode=True)
+                except (RuntimeError, ValueError) as err:
+                    raise InvalidInput(f"cannot build a grammar from the tools' schemas: {err}") from err
+            return xgr.GrammarMatcher(self._grammars[key])
+
+    def _decode(self, prompt, max_tokens, stops, temperature, seed, usage: Usage, matcher: Any = None,
+                trigger: bool = False) -> Iterator[str]:
+        """Sample up to ``max_tokens`` tokens with a KV cache, yielding text as it becomes final.
+
+        With ``matcher`` the tool call is constrained: at once (the reply is ``<tool_call>``, the call,
+        ``</tool_call>``), or with ``trigger`` from the moment the model writes ``<tool_call>``.
+        """
         import torch
 
         generator = torch.Generator(self.device).manual_seed(seed) if seed is not None else None
         detok = _Detokenizer(self.tokenizer)
         pending = ""
+        constrained = matcher is not None and not trigger
+        if constrained:
+            opening = self.tokenizer(CALL_OPEN, add_special_tokens=False).input_ids
+            prompt = [*prompt, *opening]
+            yield CALL_OPEN
         with self._lock, torch.inference_mode():
             inputs, cache = torch.tensor([prompt], device=self.device), None
+            mask = _Mask(matcher, self.model.config.vocab_size) if matcher is not None else None
             for _ in range(max_tokens):
                 out = self.model(input_ids=inputs, cache=cache, use_cache=True)
                 cache = out.cache
-                token = _pick(out.logits[0, -1], temperature, generator)
+                logits = out.logits[0, -1]
+                if constrained:
+                    logits = mask.apply(logits)
+                token = _pick(logits, temperature, generator)
                 usage.completion_tokens += 1
+                inputs = torch.tensor([[token]], device=self.device)
+                if constrained:
+                    matcher.accept_token(token)
+                    if text := detok.push(token):
+                        yield text
+                    if matcher.is_terminated():
+                        yield CALL_CLOSE
+                        usage.finish_reason = "stop"
+                        return
+                    continue
                 if token in self._eos:
                     usage.finish_reason = "stop"
                     break
-                ready, pending, stopped = _hold_stops(pending + detok.push(token), stops)
+                delta = detok.push(token)
+                if trigger and CALL_OPEN in pending + delta:  # the model opens a call: constrain the rest
+                    head, _, rest = (pending + delta).partition(CALL_OPEN)
+                    if head:
+                        yield head
+                    yield CALL_OPEN
+                    pending, constrained = "", matcher.accept_string(rest) if rest else True
+                    if rest and constrained:
+                        yield rest
+                    continue
+                ready, pending, stopped = _hold_stops(pending + delta, [*stops, CALL_OPEN] if trigger else stops)
                 if ready:
                     yield ready
                 if stopped:
                     usage.finish_reason = "stop"
                     return
-                inputs = torch.tensor([[token]], device=self.device)
         if pending:
             yield pending
+
+
+class _Mask:
+    """Applies a grammar matcher's allowed-token bitmask to a step's logits."""
+
+    def __init__(self, matcher: Any, vocab_size: int) -> None:
+        import xgrammar as xgr
+
+        self.matcher = matcher
+        self.bitmask = xgr.allocate_token_bitmask(1, vocab_size)
+
+    def apply(self, logits):
+        import xgrammar as xgr
+
+        self.matcher.fill_next_token_bitmask(self.bitmask)
+        logits = logits.float().unsqueeze(0).cpu()
+        xgr.apply_token_bitmask_inplace(logits, self.bitmask)
+        return logits[0]
 
 
 class _Detokenizer:

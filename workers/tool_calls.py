@@ -4,6 +4,10 @@ The tools' JSON schemas go into the system prompt; the model calls one by writin
 ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``. Earlier calls and their results are
 rendered back the same way, so any chat template (system / user / assistant) can carry them. The
 agents' local backend and the OpenAI-compatible endpoint both speak through this module.
+
+``call_constraint(tools, tool_choice)`` is the JSON schema a call must follow (one of the offered
+tools, or the named one, with arguments valid for its parameters): ``workers.hosting`` decodes under
+its grammar. A block that still fails to parse is returned as an invalid call, never dropped.
 """
 
 from __future__ import annotations
@@ -13,9 +17,15 @@ import re
 import uuid
 from typing import Any
 
-__all__ = ["parse_tool_calls", "render_with_tools"]
+from pydantic import BaseModel, Field
 
+from matlas.errors import InvalidInput
+
+__all__ = ["CALL_CLOSE", "CALL_OPEN", "ToolCallConstraint", "call_constraint", "parse_tool_calls", "render_with_tools"]
+
+CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
 _TOOL_CALL = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.DOTALL)
+_ANY_BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
 _TOOL_PROMPT = """# Tools
 You may call one or more of these tools. To call one, reply with only
 <tool_call>{{"name": "<tool name>", "arguments": {{...}}}}</tool_call>
@@ -56,25 +66,81 @@ def render_with_tools(messages: list[dict[str, Any]], tools: list[dict[str, Any]
     return rendered
 
 
-def parse_tool_calls(text: str) -> tuple[str, list[dict[str, Any]]]:
+class ToolCallConstraint(BaseModel):
+    """The grammar a reply's tool call must follow: a JSON schema, and when it applies."""
+
+    json_schema: dict[str, Any] = Field(description="Schema of {'name': ..., 'arguments': {...}}.")
+    trigger: bool = Field(description="True: free text until the model writes <tool_call> (tool_choice auto); "
+                          "False: the whole reply is one call.")
+
+
+def call_constraint(tools: list[dict[str, Any]], tool_choice: str | dict[str, Any] = "auto") -> ToolCallConstraint:
+    """The constraint of ``tool_choice`` (``auto``, ``required`` / ``any``, a tool name, or OpenAI's
+    ``{"type": "function", "function": {"name": ...}}``) over OpenAI-format ``tools``."""
+    specs = [t.get("function", t) for t in tools]
+    if isinstance(tool_choice, dict):
+        tool_choice = (tool_choice.get("function") or {}).get("name") or tool_choice.get("name") or ""
+    if tool_choice not in ("auto", "required", "any"):
+        specs = [f for f in specs if f["name"] == tool_choice]
+        if not specs:
+            raise InvalidInput(f"tool_choice names {tool_choice!r}, which is not among the tools offered: "
+                               f"{[t.get('function', t)['name'] for t in tools]}")
+    schemas = [{"type": "object", "properties": {
+        "name": {"const": f["name"]},
+        "arguments": _bounded(f.get("parameters") or {"type": "object", "properties": {}}),
+    }, "required": ["name", "arguments"], "additionalProperties": False} for f in specs]
+    schema = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+    return ToolCallConstraint(json_schema=schema, trigger=tool_choice == "auto")
+
+
+MAX_ITEMS, MAX_CHARS = 8, 64  # a call a small model writes stays short: lists and free strings are capped
+
+
+def _bounded(schema: Any) -> Any:
+    """``schema`` with every array capped at ``MAX_ITEMS`` items and every free string at ``MAX_CHARS``."""
+    if isinstance(schema, list):
+        return [_bounded(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _bounded(v) if k in ("properties", "items", "anyOf", "oneOf", "allOf", "$defs", "additionalProperties")
+           or isinstance(v, (dict, list)) and k not in ("enum", "required", "default", "examples") else v
+           for k, v in schema.items()}
+    if schema.get("type") == "array":
+        out["maxItems"] = min(schema.get("maxItems", MAX_ITEMS), MAX_ITEMS)
+    if schema.get("type") == "string" and not {"enum", "const", "format"} & schema.keys():
+        out["maxLength"] = min(schema.get("maxLength", MAX_CHARS), MAX_CHARS)
+    return out
+
+
+def parse_tool_calls(text: str, *, with_invalid: bool = False):
     """Split generated text into its plain content and ``<tool_call>`` blocks ``{id, name, arguments}``.
 
-    Blocks that are not valid JSON with a ``name`` are dropped from the calls (and the text).
+    With ``with_invalid`` a third list holds the blocks that are not a JSON object with a ``name``
+    (``{id, name, text, error}``: a truncated or malformed call the model must hear about).
 
     >>> parse_tool_calls('<tool_call>{"name": "get_thermo", "arguments": {"formula": ["GaN"]}}</tool_call>')[1][0]["arguments"]
     {'formula': ['GaN']}
+    >>> parse_tool_calls('<tool_call>{"name": "get_thermo", "argu', with_invalid=True)[2][0]["error"]
+    'not valid JSON: Unterminated string starting at: line 1 column 24 (char 23)'
     """
-    calls = []
-    for block in _TOOL_CALL.findall(text):
+    calls, invalid = [], []
+    for block in _ANY_BLOCK.findall(text):
+        call_id = f"call_{uuid.uuid4().hex[:12]}"
         try:
-            payload = json.loads(block)
-        except json.JSONDecodeError:
+            payload = json.loads(block.strip())
+        except json.JSONDecodeError as err:
+            name = re.search(r'"name"\s*:\s*"([^"]+)"', block)
+            invalid.append({"id": call_id, "name": name.group(1) if name else None, "text": block.strip(),
+                            "error": f"not valid JSON: {err}"})
             continue
         if isinstance(payload, dict) and isinstance(payload.get("name"), str):
             args = payload.get("arguments", payload.get("parameters", {}))
-            calls.append({"id": f"call_{uuid.uuid4().hex[:12]}", "name": payload["name"],
-                          "arguments": args if isinstance(args, dict) else {}})
-    return _TOOL_CALL.sub("", text).strip(), calls
+            calls.append({"id": call_id, "name": payload["name"], "arguments": args if isinstance(args, dict) else {}})
+        else:
+            invalid.append({"id": call_id, "name": None, "text": block.strip(),
+                            "error": "a call is a JSON object with a 'name' and 'arguments'"})
+    content = _ANY_BLOCK.sub("", text).strip()
+    return (content, calls, invalid) if with_invalid else (content, calls)
 
 
 def _text(content: Any) -> str:

@@ -12,12 +12,27 @@ from pydantic import BaseModel, ValidationError
 
 from matlas.errors import MatlasError
 
-__all__ = ["MAX_CHARS", "make_tool", "observation", "rounded"]
+__all__ = ["MAX_CHARS", "UNITS", "make_tool", "observation", "rounded", "with_units"]
 
 MAX_CHARS = 4000  # cap on one tool result in the model's context
 SIGNIFICANT_DIGITS = 6
 
 Args = TypeVar("Args", bound=BaseModel)
+
+UNITS: dict[str, str] = {
+    "band_gap": "eV", "cbm": "eV", "vbm": "eV", "efermi": "eV",
+    "formation_energy_per_atom": "eV/atom", "energy_above_hull": "eV/atom", "energy_per_atom": "eV/atom",
+    "equilibrium_reaction_energy_per_atom": "eV/atom",
+    "bulk_modulus": "GPa", "shear_modulus": "GPa", "youngs_modulus": "GPa", "debye_temperature": "K",
+    "density": "g/cm³", "volume": "Å³", "volume_per_atom": "Å³/atom",
+    "a": "Å", "b": "Å", "c": "Å", "alpha": "°", "beta": "°", "gamma": "°",
+    "total_magnetization": "μB/cell", "total_magnetization_normalized_formula_units": "μB/f.u.",
+    "total_magnetization_normalized_vol": "μB/Å³",
+    "e_total": "relative permittivity (ε/ε0)", "e_ionic": "relative permittivity (ε/ε0)",
+    "e_electronic": "relative permittivity (ε/ε0)", "n": "refractive index (dimensionless)",
+    "homogeneous_poisson": "dimensionless", "universal_anisotropy": "dimensionless",
+}
+"""Unit of each MP property the tools return (MP's own units; Young's modulus converted to GPa)."""
 
 
 def make_tool(
@@ -45,6 +60,14 @@ def make_tool(
         handle_tool_error=True,
         handle_validation_error=invalid_arguments,
     )
+
+
+def with_units(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with ``units``: the unit of every property its ``results`` records carry."""
+    keys = {k for record in payload.get("results") or [] if isinstance(record, dict) for k in record}
+    if units := {k: UNITS[k] for k in sorted(keys) if k in UNITS}:
+        return {**payload, "units": units}
+    return payload
 
 
 def rounded(value: Any, digits: int = SIGNIFICANT_DIGITS) -> Any:

@@ -7,9 +7,9 @@ from typing import Any
 from langchain_core.tools import BaseTool
 
 from agents.artifacts import ArtifactStore
-from agents.tools._common import make_tool
-from agents.tools._mp import MaterialQuery, material_ids_for, mp_search, results, stash_arrays
-from matlas.settings import Settings
+from agents.tools._common import make_tool, rounded, with_units
+from agents.tools._mp import MaterialQuery, for_materials, stash_arrays
+from agents.tools.client import MPClient
 
 __all__ = ["elasticity_tools"]
 
@@ -19,16 +19,19 @@ FIELDS = [
 ]
 
 
-def elasticity_tools(settings: Settings, artifacts: ArtifactStore) -> list[BaseTool]:
+def elasticity_tools(mp: MPClient, artifacts: ArtifactStore) -> list[BaseTool]:
     """The elasticity expert's tools; tensors are stored in ``artifacts`` and returned as handles."""
 
     def get_elasticity(args: MaterialQuery) -> dict[str, Any]:
-        ids = material_ids_for(settings, args)
-        records, more = mp_search(settings, "elasticity", fields=FIELDS, limit=args.limit, material_ids=ids)
+        out = for_materials(mp, args, "elasticity", fields=FIELDS, what="elasticity document")
+        records = out["results"]
+        for record in records:
+            if (young := record.get("youngs_modulus")) is not None and young > 1e6:  # MP gives it in Pa
+                record["youngs_modulus"] = rounded(young / 1e9)
         stash_arrays(records, artifacts, "elastic_tensor",
                      {"quantity": "elastic tensor", "units": "GPa", "format": "6x6 Voigt"},
                      extract=lambda tensor: (tensor or {}).get("ieee_format") or (tensor or {}).get("raw"))
-        return results(records, more, "elasticity document", args.criteria())
+        return with_units(out)
 
     return [make_tool(
         get_elasticity, name="get_elasticity", args_schema=MaterialQuery,

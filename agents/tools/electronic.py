@@ -8,8 +8,8 @@ from langchain_core.tools import BaseTool
 
 from agents.artifacts import ArtifactStore
 from agents.tools._common import make_tool
-from agents.tools._mp import MaterialQuery, material_ids_for, mp_search, results, stash_arrays
-from matlas.settings import Settings
+from agents.tools._mp import MaterialQuery, for_materials, stash_arrays
+from agents.tools.client import MPClient
 
 __all__ = ["electronic_tools"]
 
@@ -18,20 +18,17 @@ BAND_FIELDS = ["material_id", "formula_pretty", "band_gap", "is_gap_direct", "is
 DIELECTRIC_FIELDS = ["material_id", "formula_pretty", "e_total", "e_ionic", "e_electronic", "n", "total"]
 
 
-def electronic_tools(settings: Settings, artifacts: ArtifactStore) -> list[BaseTool]:
+def electronic_tools(mp: MPClient, artifacts: ArtifactStore) -> list[BaseTool]:
     """The electronic expert's tools; dielectric tensors are stored in ``artifacts`` and returned as handles."""
 
     def get_band_structure_summary(args: MaterialQuery) -> dict[str, Any]:
-        records, more = mp_search(settings, "electronic_structure", fields=BAND_FIELDS, limit=args.limit,
-                                  **args.criteria())
-        return results(records, more, "electronic structure document", args.criteria())
+        return for_materials(mp, args, "electronic_structure", fields=BAND_FIELDS, what="electronic structure document")
 
     def get_dielectric(args: MaterialQuery) -> dict[str, Any]:
-        ids = material_ids_for(settings, args)
-        records, more = mp_search(settings, "dielectric", fields=DIELECTRIC_FIELDS, limit=args.limit, material_ids=ids)
-        stash_arrays(records, artifacts, "total", {"quantity": "total dielectric tensor", "units": "ε0"},
+        out = for_materials(mp, args, "dielectric", fields=DIELECTRIC_FIELDS, what="dielectric document")
+        stash_arrays(out["results"], artifacts, "total", {"quantity": "total dielectric tensor", "units": "ε0"},
                      key="total_tensor")
-        return results(records, more, "dielectric document", args.criteria())
+        return out
 
     return [
         make_tool(get_band_structure_summary, name="get_band_structure_summary", args_schema=MaterialQuery,

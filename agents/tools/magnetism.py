@@ -8,8 +8,8 @@ from langchain_core.tools import BaseTool
 
 from agents.artifacts import ArtifactStore
 from agents.tools._common import make_tool
-from agents.tools._mp import MaterialQuery, material_ids_for, mp_search, results, stash_arrays
-from matlas.settings import Settings
+from agents.tools._mp import MaterialQuery, for_materials, stash_arrays
+from agents.tools.client import MPClient
 
 __all__ = ["magnetism_tools"]
 
@@ -20,14 +20,13 @@ FIELDS = [
 ]
 
 
-def magnetism_tools(settings: Settings, artifacts: ArtifactStore) -> list[BaseTool]:
+def magnetism_tools(mp: MPClient, artifacts: ArtifactStore) -> list[BaseTool]:
     """The magnetism expert's tools; per-site moments are stored in ``artifacts`` and returned as handles."""
 
     def get_magnetism(args: MaterialQuery) -> dict[str, Any]:
-        ids = material_ids_for(settings, args)
-        records, more = mp_search(settings, "magnetism", fields=FIELDS, limit=args.limit, material_ids=ids)
-        stash_arrays(records, artifacts, "magmoms", {"quantity": "site magnetic moments", "units": "μB"})
-        return results(records, more, "magnetism document", args.criteria())
+        out = for_materials(mp, args, "magnetism", fields=FIELDS, what="magnetism document")
+        stash_arrays(out["results"], artifacts, "magmoms", {"quantity": "site magnetic moments", "units": "μB"})
+        return out
 
     return [make_tool(
         get_magnetism, name="get_magnetism", args_schema=MaterialQuery,

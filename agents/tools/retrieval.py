@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field
 
 from agents.tools._common import make_tool
 from matlas.errors import IndexNotFound, InvalidInput
-from matlas.settings import Settings
 from retrieval.search import Hit
 from retrieval.service import SearchService
 
@@ -26,12 +25,11 @@ class _SearchDocuments(BaseModel):
     k: int = Field(5, ge=1, le=20, description="How many documents to return.")
 
 
-def retrieval_tools(settings: Settings, service: SearchService | None = None) -> list[BaseTool]:
-    """The retrieval expert's tools over ``service`` (default: one over ``settings.indexes_dir``)."""
-    service = service or SearchService.from_settings(settings)
+def retrieval_tools(service: SearchService, default_index: str) -> list[BaseTool]:
+    """The retrieval expert's tools over ``service``; ``default_index`` is searched when the model names none."""
 
     def search_documents(args: _SearchDocuments) -> dict[str, Any]:
-        name = args.index or settings.default_index
+        name = args.index or default_index
         try:
             searcher = service.searcher(name)
         except IndexNotFound:

@@ -21,8 +21,8 @@ from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 from agents.artifacts import ArtifactStore
 from agents.tools._common import make_tool, rounded
 from agents.tools._mp import ElementSymbol, MaterialId, mp_search, parse_material_id
+from agents.tools.client import MPClient
 from matlas.errors import InvalidInput
-from matlas.settings import Settings
 
 __all__ = ["describe_structure", "largest_void", "structure_tools"]
 
@@ -97,8 +97,8 @@ class _Supercell(_StructureArg):
     scaling: tuple[Repeat, Repeat, Repeat] = Field(description="Repetitions along a, b, c, e.g. [2, 2, 2].")
 
 
-def structure_tools(settings: Settings, artifacts: ArtifactStore) -> list[BaseTool]:
-    """The structure expert's tools over MP (``settings``) and the session's ``artifacts``."""
+def structure_tools(mp: MPClient, artifacts: ArtifactStore) -> list[BaseTool]:
+    """The structure expert's tools over MP (``mp``) and the session's ``artifacts``."""
 
     fetched: dict[str, str] = {}  # MP id -> handle, so each MP structure is fetched once a session
 
@@ -113,7 +113,7 @@ def structure_tools(settings: Settings, artifacts: ArtifactStore) -> list[BaseTo
             raise InvalidInput(f"{exc}, or give an artifact handle (artifact://structure/...)") from None
         if material_id in fetched:
             return load(fetched[material_id])
-        docs, _ = mp_search(settings, "summary", material_ids=[material_id],
+        docs, _ = mp_search(mp, "summary", material_ids=[material_id],
                             fields=["material_id", "structure"], limit=1)
         if not docs or "structure" not in docs[0]:
             raise InvalidInput(f"no material matches material_ids=[{material_id}]")

@@ -8,8 +8,10 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, model_validator
 
 from agents.tools._common import make_tool
-from agents.tools._mp import Chemsys, ElementSymbol, Formula, Limit, MaterialId, mp_search, results
-from matlas.settings import Settings
+from agents.tools._mp import (
+    Chemsys, ElementSymbol, Formula, Limit, MaterialId, MaterialQuery, for_materials, mp_search, results,
+)
+from agents.tools.client import MPClient
 
 __all__ = ["summary_tools"]
 
@@ -34,6 +36,7 @@ class _SearchMaterials(BaseModel):
     exclude_elements: list[ElementSymbol] | None = Field(None, max_length=10, description="Elements no match contains.")
     crystal_system: CrystalSystem | None = None
     spacegroup_number: int | None = Field(None, ge=1, le=230)
+    spacegroup_symbol: str | None = Field(None, max_length=20, description="Hermann-Mauguin symbol as MP writes it, e.g. P4_2/mnm.")
     is_stable: bool | None = Field(None, description="Only materials on (true) or above (false) the convex hull.")
     is_metal: bool | None = None
     band_gap_min: float | None = Field(None, ge=0, description="eV.")
@@ -63,7 +66,7 @@ class _SearchMaterials(BaseModel):
         """The mp-api ``summary.search`` arguments of this query (ranges as (min, max) pairs)."""
         criteria = self.model_dump(
             include={"material_ids", "formula", "chemsys", "elements", "exclude_elements", "crystal_system",
-                     "spacegroup_number", "is_stable", "is_metal"},
+                     "spacegroup_number", "spacegroup_symbol", "is_stable", "is_metal"},
             exclude_none=True,
         )
         for name in _RANGES:
@@ -75,16 +78,30 @@ class _SearchMaterials(BaseModel):
         return criteria
 
 
-def summary_tools(settings: Settings) -> list[BaseTool]:
+PROPERTY_FIELDS = ["material_id", "formula_pretty", "symmetry", "energy_above_hull", "is_stable", "band_gap",
+                   "formation_energy_per_atom", "density", "volume", "nsites", "bulk_modulus", "shear_modulus"]
+
+
+def summary_tools(mp: MPClient) -> list[BaseTool]:
     """The summary expert's tools."""
+
+    def get_properties(args: MaterialQuery) -> dict[str, Any]:
+        out = for_materials(mp, args, "summary", fields=PROPERTY_FIELDS, what="summary document")
+        out["results"] = [_compact(r) for r in out["results"]]
+        return out
 
     def search_materials(args: _SearchMaterials) -> dict[str, Any]:
         criteria = args.criteria()
         fields = ["material_id", *dict.fromkeys(args.fields)]
-        records, more = mp_search(settings, "summary", fields=fields, limit=args.limit, **criteria)
+        records, more = mp_search(mp, "summary", fields=fields, limit=args.limit, **criteria)
         return results([_compact(r) for r in records], more, "material", criteria)
 
     return [make_tool(
+        get_properties, name="get_properties", args_schema=MaterialQuery,
+        description="Key properties of materials by MP ids or formulas (the ground-state polymorph of a formula "
+        "unless all_polymorphs or a space group is given): space group, energy above hull, stability, band gap, "
+        "formation energy, density (g/cm³), cell volume (Å³), moduli.",
+    ), make_tool(
         search_materials, name="search_materials", args_schema=_SearchMaterials,
         description="Search Materials Project materials by MP ids, formulas, chemical systems, elements, symmetry, "
         "stability and property ranges (band gap eV, formation energy and energy above hull eV/atom, density "

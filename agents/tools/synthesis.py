@@ -8,8 +8,8 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, model_validator
 
 from agents.tools._common import make_tool
-from agents.tools._mp import Formula, Limit, mp_call, results
-from matlas.settings import Settings
+from agents.tools._mp import Formula, Limit, results
+from agents.tools.client import MPClient
 
 __all__ = ["synthesis_tools"]
 
@@ -40,13 +40,13 @@ class _SearchSynthesis(BaseModel):
         return self
 
 
-def synthesis_tools(settings: Settings) -> list[BaseTool]:
+def synthesis_tools(mp: MPClient) -> list[BaseTool]:
     """The synthesis expert's tools."""
 
     def search_synthesis(args: _SearchSynthesis) -> dict[str, Any]:
         criteria = args.model_dump(exclude={"limit", "heating_temperature_min", "heating_temperature_max"},
                                    exclude_none=True)
-        docs = mp_call(settings, "synthesis", limit=args.limit, **criteria,
+        docs = mp.search("synthesis", limit=args.limit + 1, **criteria,
                        condition_heating_temperature_min=args.heating_temperature_min,
                        condition_heating_temperature_max=args.heating_temperature_max)
         return results([recipe(d) for d in docs[: args.limit]], len(docs) > args.limit, "synthesis recipe", criteria)

@@ -1,4 +1,8 @@
-"""Thermo expert: formation energies, energy above the hull and stability from MP's thermo endpoint."""
+"""Thermo expert: formation energies, energy above the hull and stability from MP's thermo endpoint.
+
+MP computes a hull per thermo type (GGA/GGA+U, r2SCAN, and their mix); every material's figures come
+from one type, the first of the client's ``thermo_types`` that MP has for it, named in ``thermo_type``.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from langchain_core.tools import BaseTool
 from pydantic import Field
 
 from agents.tools._common import make_tool
-from agents.tools._mp import MaterialQuery, mp_search, results
-from matlas.settings import Settings
+from agents.tools._mp import MaterialQuery, for_materials, polymorphs, results
+from agents.tools.client import MPClient
 
 __all__ = ["thermo_tools"]
 
@@ -23,19 +27,42 @@ class _GetThermo(MaterialQuery):
     is_stable: bool | None = Field(None, description="Only materials on (true) or above (false) the convex hull.")
 
 
-def thermo_tools(settings: Settings) -> list[BaseTool]:
+def thermo_tools(mp: MPClient) -> list[BaseTool]:
     """The thermo expert's tools."""
 
     def get_thermo(args: _GetThermo) -> dict[str, Any]:
-        criteria = args.criteria() | {"is_stable": args.is_stable}
-        records, more = mp_search(settings, "thermo", fields=FIELDS, limit=args.limit, **criteria)
-        return results([_compact(r) for r in records], more, "thermo document", criteria)
+        if args.is_stable is not None:  # a search over every polymorph, not a lookup of the ground state
+            ids = list(args.material_ids or []) + [
+                p.material_id for group in (polymorphs(mp, args.formula) if args.formula else {}).values()
+                for p in group]
+            criteria = {"material_ids": ids or args.material_ids, "is_stable": args.is_stable}
+            docs = mp.search("thermo", limit=len(ids) * len(mp.thermo_types) + 1, fields=FIELDS,
+                             thermo_types=list(mp.thermo_types), **criteria)
+            records = _one_type(docs, mp.thermo_types)
+            return results([_compact(r) for r in records[: args.limit]], len(records) > args.limit, "thermo document",
+                           args.criteria() | {"is_stable": args.is_stable})
+        out = for_materials(mp, args, "thermo", fields=FIELDS, what="thermo document",
+                            choose=lambda docs: _one_type(docs, mp.thermo_types), thermo_types=list(mp.thermo_types))
+        out["results"] = [_compact(r) for r in out["results"]]
+        return out
 
     return [make_tool(
         get_thermo, name="get_thermo", args_schema=_GetThermo,
         description="Thermodynamic data of materials by MP ids or formulas: formation energy per atom and energy "
         "above the convex hull (eV/atom), stability, total energy, and the phases an unstable one decomposes to.",
     )]
+
+
+def _one_type(docs: list[dict[str, Any]], preference: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One thermo document per material: the first of ``preference`` that it has, in the documents' order."""
+    rank = {t: i for i, t in enumerate(preference)}
+    best: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        current = best.get(doc["material_id"])
+        if current is None or rank.get(doc.get("thermo_type"), len(rank)) < rank.get(
+                current.get("thermo_type"), len(rank)):
+            best[doc["material_id"]] = doc
+    return list(best.values())
 
 
 def _compact(record: dict[str, Any]) -> dict[str, Any]:

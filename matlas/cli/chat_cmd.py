@@ -116,33 +116,70 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}g}"
 
 
-def _print_report(report: EvalReport) -> None:
-    table = Table("task", "property", "expected", "modal", "unit", "MAE", "answered", "cited", "SCR",
-                  title=f"agent eval · {report.runs_per_task} run(s) per question")
+def print_report(report: EvalReport, title: str = "agent eval") -> None:
+    """The eval's tables: per question, per property (single-property), per kind, then the totals."""
+    table = Table("task", "kind", "property", "expected", "modal", "unit", "right", "cited", "composed", "latency s",
+                  title=f"{title} · {report.runs_per_task} run(s) per question")
     for t in report.tasks:
-        table.add_row(t.id, t.property, _fmt(t.expected, 4), _fmt(t.modal, 4), t.unit, _fmt(t.mae),
-                      f"{t.answer_rate:.0%}", f"{t.citation_rate:.0%}", f"{t.scr:.0%}")
+        table.add_row(t.id, t.kind, t.property, _fmt(t.expected, 4), _fmt(t.modal, 4), t.unit, f"{t.accuracy:.0%}",
+                      f"{t.citation_rate:.0%}", f"{sum(r.composed for r in t.runs) / len(t.runs):.0%}",
+                      _fmt(max(r.latency_s for r in t.runs)))
     console.print(table)
-    for prop, mae in report.mae_by_property.items():
-        console.print(f"MAE {prop}: {mae:.4g}", highlight=False)
-    console.print(f"MAPE {_fmt(report.mape)} %  ·  answer rate {report.answer_rate:.0%}  ·  "
-                  f"citation rate {report.citation_rate:.0%}  ·  SCR {report.scr:.0%}", highlight=False)
+    props = Table("property", "runs", "within 1 %", "right MP id", "both", title="single-property questions")
+    for prop, row in report.by_property.items():
+        props.add_row(prop, str(int(row["n"])), f"{row['accuracy']:.1%}", f"{row['citation']:.1%}", f"{row['both']:.1%}")
+    console.print(props)
+    kinds = Table("kind", "runs", "right", title="by kind (compare: winner cited with its value; range: exact id set)")
+    for kind, row in report.by_kind.items():
+        kinds.add_row(kind, str(int(row["n"])), f"{row['accuracy']:.1%}")
+    console.print(kinds)
+    console.print(f"latency p50 {_fmt(report.latency_p50_s)} s · p95 {_fmt(report.latency_p95_s)} s · composed "
+                  f"{report.composed_rate:.0%} · ungrounded numbers flagged {report.ungrounded_flagged}, shown "
+                  f"unflagged {report.ungrounded_unflagged} · SCR {report.scr:.0%} · LLaMP SCR "
+                  f"{_fmt(report.scr_llamp)} · MAPE {_fmt(report.mape)} %", highlight=False)
 
 
 def eval_agent(
     ctx: typer.Context,
     tasks: Path | None = typer.Option(None, "--tasks", help="Tasks JSON (default: the bundled MP task set)."),
     runs: int = typer.Option(1, "--runs", min=1, help="Runs per question (fresh conversations), for SCR."),
+    mp_db: Path | None = typer.Option(None, "--mp-db", help="MP snapshot (SQLite) the agent answers from."),
+    generate: int | None = typer.Option(None, "--generate", min=1,
+                                        help="Generate this many single-property questions (plus 10 comparison "
+                                        "and range questions) from the snapshot --from."),
+    source: Path | None = typer.Option(None, "--from", help="Snapshot to generate from: materials JSONL(.gz) or "
+                                       "snapshot SQLite."),
+    out: Path | None = typer.Option(None, "--out", help="Write the generated tasks here (JSON) and stop."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the question generator."),
+    warmup: int = typer.Option(1, "--warmup", min=0, help="Questions asked first and not scored (model loading)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Ask the chat agent each task's question and score the values against MP (MAE, MAPE, citations, SCR)."""
-    from agents.chat import build_chat_agent
+    """Ask the chat agent each task's question and score the answers against MP (accuracy, citations, SCR,
+    grounding, latency)."""
     from agents.eval import DEFAULT_TASKS, expected_values, load_tasks, run_eval
+    from agents.eval_generate import generate as generate_tasks
+    from agents.eval_generate import read_records
+    from matlas.agents_wiring import chat_agent, mp_client
 
     settings = settings_of(ctx)
-    task_list = load_tasks(tasks or DEFAULT_TASKS)
-    expected = expected_values(task_list, settings)
-    agent = build_chat_agent(settings, session_id="eval")
+    if mp_db is not None:
+        if not mp_db.is_file():
+            raise InvalidInput(f"MP snapshot not found: {mp_db} (build one with matlas mp import)")
+        settings = settings.model_copy(update={"mp_db": mp_db, "mp_endpoint": None, "mp_api_key": None})
+    if generate is not None:
+        if source is None:
+            raise InvalidInput("--generate needs --from: a materials JSONL(.gz) or snapshot SQLite to draw questions from")
+        task_list = generate_tasks(read_records(source), generate, seed=seed)
+        if out is not None:
+            out.write_text(json.dumps([t.model_dump(exclude_defaults=True) for t in task_list], indent=1))
+            console.print(f"wrote {len(task_list)} tasks to {out}")
+            return
+    else:
+        task_list = load_tasks(tasks or DEFAULT_TASKS)
+    expected = expected_values(task_list, mp_client(settings))
+    agent = chat_agent(settings, session_id="eval")
+    for task in task_list[:warmup]:
+        agent.ask([], task.question)
 
     def progress(task, i: int) -> None:
         if not as_json:
@@ -152,4 +189,4 @@ def eval_agent(
     if as_json:
         print_json(report.model_dump())
         return
-    _print_report(report)
+    print_report(report)
