@@ -35,8 +35,9 @@ logger = logging.getLogger(__name__)
 NO_ANSWER = "I could not find an answer in the Materials Project data."
 DRAFT_PROMPT = (
     "You are matlas. Answer the question in one or two sentences using only the facts below. Copy each value "
-    "with its unit and put its MP id in square brackets, e.g. [mp-149]. Add no other numbers.\n\n"
-    "Facts from the Materials Project:\n{facts}"
+    "with its unit and put its MP id in square brackets after it. Add no other numbers.\n"
+    "Example: facts '- band gap of Si [mp-149]: 0.61 eV' give the answer 'The band gap of Si is 0.61 eV [mp-149].'"
+    "\n\nFacts from the Materials Project:\n{facts}"
 )
 REPAIR_PROMPT = (
     "Your answer is not supported by the tool results: {problems}. Rewrite it using only values the tools "
