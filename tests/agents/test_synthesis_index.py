@@ -34,7 +34,7 @@ def test_recipes_export_to_a_corpus_that_the_retrieval_expert_searches(mp_db, en
     build_index(docs, settings.indexes_dir / "synthesis", encoder, progress=False)
     service = SearchService.from_settings(settings)
     service.encoders.add(encoder)  # reuse the session's encoder
-    (search_documents,) = retrieval_tools(settings, service)
+    (search_documents,) = retrieval_tools(service, settings.default_index)
     hits = json.loads(search_documents.invoke({"query": "olivine lithium iron phosphate cathode made under argon",
                                                "k": 3}))["results"]
     assert hits[0]["id"] in {d.id for d in lfp}

@@ -10,6 +10,7 @@ import pytest
 
 from agents.artifacts import ArtifactStore
 from agents.tools import expert_tools
+from matlas.agents_wiring import mp_client
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def artifacts(tmp_path) -> ArtifactStore:
 
 
 def _caller(settings, artifacts: ArtifactStore) -> Callable[..., Any]:
-    tools = {t.name: t for group in expert_tools(settings, artifacts).values() for t in group}
+    tools = {t.name: t for group in expert_tools(mp_client(settings), artifacts).values() for t in group}
 
     def call(name: str, **args: Any) -> Any:
         """Invoke tool ``name``; JSON results come back parsed, error observations as text."""

@@ -23,4 +23,4 @@ def test_elastic_tensor_goes_to_the_artifact_store(call_tensors, artifacts):
 
 
 def test_formula_without_material(call):
-    assert call("get_elasticity", formula=["Fe7Si3"]) == "get_elasticity: no material matches formula=[Fe7Si3]"
+    assert call("get_elasticity", formula=["Fe7Si3"]) == "get_elasticity: no material matches formula=[Fe7Si3]: not in Materials Project"

@@ -3,11 +3,13 @@ import json
 from agents.artifacts import ArtifactStore
 from agents.graph import expert_descriptions
 from agents.tools import EXPERTS, expert_tools
-from matlas.settings import Settings
+from agents.tools.client import MPClient
+
+MP = MPClient("http://127.0.0.1:9/", "x" * 32)  # never called: these tests read schemas
 
 
 def test_every_expert_has_a_prompt_and_unique_snake_case_tools(tmp_path):
-    tools = expert_tools(Settings(home=tmp_path), ArtifactStore())
+    tools = expert_tools(MP, ArtifactStore())
     assert tuple(tools) == EXPERTS and set(EXPERTS) == set(expert_descriptions())
     names = [t.name for group in tools.values() for t in group]
     assert len(names) == len(set(names)) and all(n.isidentifier() and n.islower() for n in names)
@@ -15,7 +17,7 @@ def test_every_expert_has_a_prompt_and_unique_snake_case_tools(tmp_path):
 
 
 def test_list_arguments_are_typed_lists_not_strings(tmp_path):
-    tools = {t.name: t for group in expert_tools(Settings(home=tmp_path), ArtifactStore()).values() for t in group}
+    tools = {t.name: t for group in expert_tools(MP, ArtifactStore()).values() for t in group}
     schema = tools["search_materials"].args
     for name in ("material_ids", "formula", "chemsys", "elements"):
         assert schema[name]["anyOf"][0]["type"] == "array", name

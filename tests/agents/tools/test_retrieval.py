@@ -12,7 +12,7 @@ def search_documents(built_index, encoder):
     settings = Settings(index_root=built_index.parent, default_index="mini")
     service = SearchService(settings.indexes_dir)
     service.encoders.add(encoder)  # reuse the session's encoder
-    (tool,) = retrieval_tools(settings, service)
+    (tool,) = retrieval_tools(service, settings.default_index)
     return tool
 
 

@@ -5,6 +5,7 @@ from langgraph.prebuilt import ToolNode
 
 from agents.tools._common import rounded
 from agents.tools.summary import summary_tools
+from matlas.agents_wiring import mp_client
 
 
 def test_search_by_formula_returns_snapshot_values_with_ids(call, sample):
@@ -66,7 +67,7 @@ def test_malformed_arguments_come_back_as_messages(call, args, needle):
 
 def test_tool_node_turns_bad_calls_into_error_messages(mp_settings):
     graph = StateGraph(MessagesState)
-    graph.add_node("tools", ToolNode(summary_tools(mp_settings), handle_tool_errors=True))
+    graph.add_node("tools", ToolNode(summary_tools(mp_client(mp_settings)), handle_tool_errors=True))
     graph.add_edge(START, "tools")
     graph.add_edge("tools", END)
     calls = [{"name": "search_materials", "args": {"formula": ["XYZ"]}, "id": "1", "type": "tool_call"},
