@@ -173,12 +173,18 @@ def _materials(question: str) -> list[LinkedMaterial]:
     lowered = question.lower()
     for name in sorted(NAMES, key=len, reverse=True):
         for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", lowered):
-            if free(*m.span()) and not _names_structure_of_formula(question, m, name):
+            if not free(*m.span()):
+                continue
+            if _names_structure_of_formula(question, m, name):
+                taken.append(m.span())  # "zinc blende GaN": a polymorph hint, not zinc
+            else:
                 entry = NAMES[name]
                 found.append(LinkedMaterial(text=question[m.start():m.end()], kind="common_name",
                                             formula=_reduced(entry.formula), spacegroup=entry.spacegroup,
                                             start=m.start()))
                 taken.append(m.span())
+    for name in STRUCTURE_TYPES:
+        taken.extend(m.span() for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", lowered))
     for m in _CHEMSYS.finditer(question):
         elements = m.group().split("-")
         if free(*m.span()) and all(Element.is_valid_symbol(e) for e in elements) and len(set(elements)) > 1:

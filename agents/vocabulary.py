@@ -103,5 +103,5 @@ STRUCTURE_TYPES: dict[str, int] = {
     "wurtzite": 186, "zincblende": 216, "zinc blende": 216, "zinc-blende": 216, "sphalerite": 216,
     "rock salt": 225, "rocksalt": 225, "rock-salt": 225, "halite": 225, "rutile": 136, "anatase": 141,
     "fluorite": 225, "diamond": 227, "spinel": 227, "corundum": 167, "cesium chloride": 221, "caesium chloride": 221,
-    "cscl": 221, "perovskite": 221, "cubic perovskite": 221, "olivine": 62, "nickel arsenide": 194,
+    "perovskite": 221, "cubic perovskite": 221, "olivine": 62, "nickel arsenide": 194,
 }

@@ -50,7 +50,7 @@ def mp_client(settings: Settings) -> MPClient:
 
 def chat_agent(
     settings: Settings, *, llm: BaseChatModel | None = None, session_id: str | None = None,
-    search: SearchService | None = None,
+    search: SearchService | None = None, config: ChatConfig | None = None,
 ) -> ChatAgent:
     """The supervisor, its experts and the linker on the settings' model (or ``llm``), MP client and indexes."""
     from agents.llm import chat_model
@@ -61,4 +61,4 @@ def chat_agent(
     artifacts = ArtifactStore(settings.home / "artifacts" / (session_id or "default"))
     tools = expert_tools(mp_client(settings), artifacts, search=search, default_index=settings.default_index)
     return build_chat_agent(model, tools, scrub=partial(scrub, settings=settings),
-                            config=ChatConfig(draft_tokens=settings.llm_draft_tokens))
+                            config=config or ChatConfig(draft_tokens=settings.llm_draft_tokens))

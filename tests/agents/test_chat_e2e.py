@@ -12,8 +12,9 @@ from importlib import resources
 import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 
-from agents.chat import build_chat_agent
+from agents.chat import ChatConfig
 from agents.llm import ScriptedChatModel
+from matlas.agents_wiring import chat_agent
 
 SAMPLE = {
     doc["material_id"]: doc
@@ -40,7 +41,8 @@ def first(messages) -> dict:
 
 def ask(settings, steps, question):
     model = ScriptedChatModel(steps=steps)
-    answer = build_chat_agent(settings, llm=model).ask([], question)
+    # the supervisor path: the linker is off, so the script plans every call
+    answer = chat_agent(settings, llm=model, config=ChatConfig(link=False)).ask([], question)
     assert len(model.calls) == len(steps)  # the script ran to its end: every call was made
     return answer, model
 
@@ -120,7 +122,7 @@ def test_unknown_formula_and_malformed_arguments_are_answered_clearly(mp_setting
     ]
     answer, model = ask(mp_settings, steps, "Formation energies of Au and GaN?")
     observations = [m.content for m in model.calls[5] if isinstance(m, ToolMessage)]
-    assert "no thermo document matches formula=[Au]" in observations[0]
+    assert "no material matches formula=[Au]: not in Materials Project" in observations[0]
     assert "Input should be a valid list" in observations[1]
     assert "'Xq2' is not a chemical formula" in observations[2]
     assert str(SAMPLE["mp-804"]["formation_energy_per_atom"]) in answer.content

@@ -3,9 +3,10 @@
 import json
 
 import pytest
-from langchain_core.messages import AIMessage, ToolMessage
+import re
 
-from agents.chat import build_chat_agent
+from langchain_core.messages import SystemMessage
+
 from agents.eval import (
     DEFAULT_TASKS,
     EvalTask,
@@ -19,6 +20,7 @@ from agents.eval import (
     summarize,
 )
 from agents.llm import ScriptedChatModel
+from matlas.agents_wiring import chat_agent, mp_client
 from matlas.errors import InvalidInput
 
 SNAPSHOT = DEFAULT_TASKS.parents[1] / "mp" / "data" / "materials.jsonl"
@@ -107,22 +109,11 @@ def test_bundled_tasks_ask_about_snapshot_materials():
         assert snapshot[t.material_id].get(t.property) is not None, t.id
 
 
-def mp_turn(formula: str, field: str) -> list:
-    """A scripted turn whose numbers come from MP: summary expert -> search_materials -> answer quoting it."""
-    def expert_reply(messages):
-        record = json.loads(next(m for m in reversed(messages) if isinstance(m, ToolMessage)).content)["results"][0]
-        return f"{record['formula_pretty']} ({record['material_id']}): {field.replace('_', ' ')} {record[field]}"
-
-    def final(messages):
-        return "From MP: " + next(m for m in reversed(messages) if isinstance(m, ToolMessage)).content.splitlines()[0]
-
-    return [
-        AIMessage("", tool_calls=[{"name": "ask_summary_expert", "args": {"task": f"{field} of {formula}"}, "id": "s"}]),
-        AIMessage("", tool_calls=[{"name": "search_materials", "id": "e",
-                                   "args": {"formula": [formula], "fields": ["formula_pretty", field]}}]),
-        expert_reply,
-        final,
-    ]
+def copy_facts(messages) -> str:
+    """A scripted draft that states the linked facts it was given (value, unit, id) the way a model would."""
+    facts = next(m.content for m in messages if isinstance(m, SystemMessage)).split("Materials Project:\n", 1)[1]
+    lines = [re.match(r"- (.+?) of (\S+) \[(.+?)\]: (\S+ \S+)", line) for line in facts.splitlines()]
+    return " ".join(f"The {m[1]} of {m[2]} is {m[4]} [{m[3]}]." for m in lines if m)
 
 
 def test_run_eval_end_to_end_through_the_real_agent(mp_settings):
@@ -132,12 +123,12 @@ def test_run_eval_end_to_end_through_the_real_agent(mp_settings):
     tasks = [EvalTask(id="si", question="Band gap of Si?", material_id="mp-149", property="band_gap", unit="eV"),
              EvalTask(id="mgo", question="Formation energy of MgO?", material_id="mp-1265",
                       property="formation_energy_per_atom", unit="eV/atom")]
-    expected = expected_values(tasks, mp_settings)
+    expected = expected_values(tasks, mp_client(mp_settings))
     snapshot = {json.loads(line)["material_id"]: json.loads(line) for line in SNAPSHOT.read_text().splitlines()}
     assert expected == {"si": snapshot["mp-149"]["band_gap"], "mgo": snapshot["mp-1265"]["formation_energy_per_atom"]}
 
-    steps = [*mp_turn("Si", "band_gap"), *mp_turn("Si", "band_gap"), *mp_turn("MgO", "formation_energy_per_atom"), down]
-    agent = build_chat_agent(mp_settings, llm=ScriptedChatModel(steps=steps), session_id="eval")
+    steps = [copy_facts, copy_facts, copy_facts, down]
+    agent = chat_agent(mp_settings, llm=ScriptedChatModel(steps=steps), session_id="eval")
     report = run_eval(lambda q: agent.ask([], q), tasks, expected, runs=2)
 
     si, mgo = report.tasks
@@ -146,11 +137,27 @@ def test_run_eval_end_to_end_through_the_real_agent(mp_settings):
     assert (si.scr, mgo.scr, mgo.answer_rate) == (1.0, 0.5, 0.5)
     assert report.mae_by_property == {"band_gap": 0.0, "formation_energy_per_atom": 0.0} and report.mape == 0.0
     assert (report.answer_rate, report.citation_rate, report.scr) == (0.75, 0.75, 0.75)
+    # what each run records: the linker's tool calls, the facts, a written (not composed) grounded answer
+    first = si.runs[0]
+    assert first.tools == ["get_band_structure_summary"] and first.facts == 1 and not first.composed
+    assert first.ungrounded == [] and first.unflagged == [] and first.latency_s > 0
+    assert report.by_property["band_gap"] == {"n": 2, "accuracy": 1.0, "citation": 1.0, "both": 1.0}
+    assert si.scr_llamp == 1.0 and report.latency_p50_s is not None
+
+
+def test_llamp_scr_and_percentiles_on_hand_made_runs():
+    runs = [RunResult(value=v, cited=True, latency_s=t) for v, t in ((1.0, 1.0), (3.0, 2.0), (2.0, 9.0))]
+    result = score_task(task(), 2.0, runs)
+    sigma = (2 / 3) ** 0.5  # population std of 1, 2, 3
+    assert result.scr_llamp == pytest.approx(1 - sigma / 2.0)  # mean 2 = reference: accuracy 1
+    assert result.accuracy == pytest.approx(1 / 3)  # only 2.0 is within 1 %
+    report = summarize([result], runs_per_task=3)
+    assert (report.latency_p50_s, report.latency_p95_s) == (2.0, 9.0)
 
 
 def test_expected_values_need_mp_data(mp_settings):
     given = EvalTask(id="x", question="?", material_id="mp-149", property="band_gap", unit="eV", expected=1.0)
-    assert expected_values([given], mp_settings) == {"x": 1.0}
+    assert expected_values([given], mp_client(mp_settings)) == {"x": 1.0}
     missing = EvalTask(id="y", question="?", material_id="mp-999999", property="band_gap", unit="eV")
     with pytest.raises(InvalidInput, match="no band_gap for mp-999999"):
-        expected_values([missing], mp_settings)
+        expected_values([missing], mp_client(mp_settings))
