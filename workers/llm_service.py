@@ -22,6 +22,7 @@ from matlas.settings import Settings
 from workers import streams
 from workers.hosting import Completion, HostedModel, Quantization, Usage, smollm2_gguf_path
 from workers.streams import TokenEvent
+from workers.tool_calls import ToolCallConstraint
 from workers.submit import send
 
 __all__ = [
@@ -60,6 +61,7 @@ class GenerationRequest(BaseModel):
     stop: list[str] = Field(default_factory=list, description="Strings that end generation (not returned).")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 decodes greedily.")
     seed: int | None = Field(None, description="Seed of sampling.")
+    constraint: ToolCallConstraint | None = Field(None, description="Grammar of a tool call to decode under.")
 
 
 def served_models(settings: Settings) -> list[str]:
@@ -105,7 +107,8 @@ def local_events(request: GenerationRequest, settings: Settings) -> Generator[To
     model = _hosted(settings, request.model)
     usage = Usage()
     for text in model.stream([m.model_dump() for m in request.messages], max_tokens=request.max_tokens,
-                             stop=request.stop, temperature=request.temperature, seed=request.seed, usage=usage):
+                             stop=request.stop, temperature=request.temperature, seed=request.seed, usage=usage,
+                             constraint=request.constraint):
         yield TokenEvent(kind="delta", text=text)
     yield TokenEvent(kind="end", finish_reason=usage.finish_reason, prompt_tokens=usage.prompt_tokens,
                      completion_tokens=usage.completion_tokens)

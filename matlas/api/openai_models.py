@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from matlas.errors import InvalidInput
 from workers.llm_service import ChatMessage, GenerationRequest
-from workers.tool_calls import parse_tool_calls, render_with_tools
+from workers.tool_calls import call_constraint, parse_tool_calls, render_with_tools
 
 __all__ = [
     "ChatCompletion", "ChatCompletionChunk", "ChatCompletionRequest", "ModelCard", "ModelList", "Usage",
@@ -65,6 +65,19 @@ class RequestMessage(BaseModel):
     name: str | None = None
 
 
+class NamedFunction(BaseModel):
+    """The function a named ``tool_choice`` forces."""
+
+    name: str
+
+
+class NamedToolChoice(BaseModel):
+    """``{"type": "function", "function": {"name": ...}}``: the reply must call this tool."""
+
+    type: Literal["function"] = "function"
+    function: NamedFunction
+
+
 class StreamOptions(BaseModel):
     """Options of a streamed response."""
 
@@ -89,7 +102,9 @@ class ChatCompletionRequest(BaseModel):
     tools: list[ToolSpec] | None = Field(
         None, max_length=64, description="Functions the model may call (Hermes-style tool calls in the text)."
     )
-    tool_choice: Literal["auto", "none"] = Field("auto", description="'none' hides the tools from the model.")
+    tool_choice: Literal["auto", "none", "required"] | NamedToolChoice = Field(
+        "auto", description="auto: the model may call a tool (a call it opens is grammar-constrained); none: tools "
+        "hidden; required: the reply is one call of an offered tool; a named function: the reply calls it.")
 
     @field_validator("n")
     @classmethod
@@ -108,7 +123,7 @@ class ChatCompletionRequest(BaseModel):
     @property
     def offered_tools(self) -> list[dict]:
         """The tools the model sees (none when ``tool_choice`` is ``none``)."""
-        return [t.model_dump() for t in self.tools or []] if self.tool_choice == "auto" else []
+        return [t.model_dump() for t in self.tools or []] if self.tool_choice != "none" else []
 
     def to_generation(self, max_tokens_limit: int) -> GenerationRequest:
         """The core request; ``max_tokens`` defaults to, and may not exceed, the server's limit."""
@@ -120,8 +135,17 @@ class ChatCompletionRequest(BaseModel):
             model=self.model, max_tokens=max_tokens,
             messages=[ChatMessage(**m) for m in render_with_tools(
                 [m.model_dump(exclude_none=True) for m in self.messages], self.offered_tools)],
-            stop=[s for s in stop if s], temperature=self.temperature, seed=self.seed,
+            stop=[s for s in stop if s], temperature=self.temperature, seed=self.seed, constraint=self._constraint(),
         )
+
+    def _constraint(self):
+        """The tool-call grammar of ``tool_choice`` over the offered tools (None without tools)."""
+        if not self.offered_tools:
+            if self.tool_choice not in ("auto", "none"):
+                raise InvalidInput("tool_choice 'required' or a named function needs tools")
+            return None
+        choice = self.tool_choice if isinstance(self.tool_choice, str) else self.tool_choice.function.name
+        return call_constraint(self.offered_tools, choice)
 
 
 class Usage(BaseModel):
@@ -150,7 +174,9 @@ class AssistantMessage(BaseModel):
         """The reply ``text``; with tools offered, its ``<tool_call>`` blocks become tool calls."""
         if not tools_offered:
             return cls(content=text)
-        content, calls = parse_tool_calls(text)
+        content, calls, invalid = parse_tool_calls(text, with_invalid=True)
+        if invalid:  # a malformed call is kept as text for the client to see, never dropped
+            content = "\n".join([content, *(f"<tool_call>{c['text']}</tool_call>" for c in invalid)]).strip()
         if not calls:
             return cls(content=content)
         return cls(content=content or None, tool_calls=[

@@ -156,3 +156,46 @@ def test_agents_run_on_the_platforms_own_openai_endpoint(tiny_lm_dir, tmp_path):
                       .stream([], "Band gap of GaAs?"))
     assert events[-1].event == "answer", events[-1]
     assert events[-1].data["content"]  # the random model's text, or the explicit no-answer message
+
+
+def _expert_tool_specs():
+    from pathlib import Path
+
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    from agents.artifacts import ArtifactStore
+    from agents.tools import MPClient, expert_tools
+
+    groups = expert_tools(MPClient("http://127.0.0.1:9/", "x" * 32), ArtifactStore(Path("unused")))
+    return [convert_to_openai_tool(t) for group in groups.values() for t in group]
+
+
+def test_hf_tool_choice_constrains_a_random_model_to_a_valid_call(tiny_lm_dir, tmp_path):
+    """A named tool_choice on the hf backend: the random tiny model writes a parsable call of that tool."""
+    import jsonschema
+
+    model = chat_model(llm_config(Settings(home=tmp_path, llm_backend="hf", llm_model=str(tiny_lm_dir),
+                                           llm_max_tokens=400)))
+    reply = model.bind_tools([get_band_gap], tool_choice="get_band_gap").invoke([HumanMessage("GaAs?")])
+    (call,) = reply.tool_calls
+    assert call["name"] == "get_band_gap" and reply.invalid_tool_calls == []
+    jsonschema.validate(call["args"], get_band_gap.args_schema.model_json_schema())
+
+
+@pytest.mark.slow
+def test_smollm2_writes_a_valid_call_for_every_tool_schema(tmp_path):
+    """Constrained decoding on the real offline SmolLM2-135M: for each expert tool, named as tool_choice, the
+    reply is one call whose arguments validate against the tool's JSON schema."""
+    import jsonschema
+
+    pytest.importorskip("gguf")
+    try:
+        model = chat_model(llm_config(Settings(home=tmp_path, llm_backend="hf", llm_max_tokens=160)))
+    except InvalidInput as err:
+        pytest.skip(str(err))
+    for spec in _expert_tool_specs():
+        name = spec["function"]["name"]
+        reply = model.bind(tools=[spec], tool_choice=name).invoke(
+            [HumanMessage(f"Use {name} for GaN (mp-804).")])
+        assert [c["name"] for c in reply.tool_calls] == [name], (name, reply)
+        jsonschema.validate(reply.tool_calls[0]["args"], spec["function"]["parameters"])

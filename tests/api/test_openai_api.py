@@ -182,3 +182,40 @@ def client_free_complete(model_id: str, question: str) -> str:
     """What the hosted model itself answers to ``question`` with the tool offered."""
     messages = render_with_tools([{"role": "user", "content": question}], [THERMO_TOOL])
     return llm_service.get_model(model_id).complete(messages, max_tokens=6, temperature=0).text.strip()
+
+
+CHOICE_TOOLS = [
+    {"type": "function", "function": {"name": "get_thermo", "description": "Thermo data of a material.",
+                                      "parameters": {"type": "object", "properties": {
+                                          "formula": {"type": "string", "enum": ["GaN", "ZnO"]},
+                                          "limit": {"type": "integer", "minimum": 1, "maximum": 9}},
+                                          "required": ["formula"]}}},
+    {"type": "function", "function": {"name": "get_band_gap", "description": "Band gap of a material.",
+                                      "parameters": {"type": "object", "properties": {
+                                          "material_id": {"type": "string", "enum": ["mp-804", "mp-2133"]}},
+                                          "required": ["material_id"]}}},
+]
+
+
+@pytest.mark.parametrize("choice", ["required", {"type": "function", "function": {"name": "get_band_gap"}}])
+def test_tool_choice_forces_a_schema_valid_call_even_from_a_random_model(client, model_id, choice):
+    """Grammar-constrained decoding: the random tiny model can only write a valid call of an offered tool."""
+    import json
+
+    import jsonschema
+
+    reply = client.chat.completions.create(model=model_id, messages=CHAT, tools=CHOICE_TOOLS, tool_choice=choice,
+                                           temperature=0, max_tokens=64)
+    assert reply.choices[0].finish_reason == "tool_calls"
+    (call,) = reply.choices[0].message.tool_calls
+    specs = {t["function"]["name"]: t["function"]["parameters"] for t in CHOICE_TOOLS}
+    if isinstance(choice, dict):
+        assert call.function.name == "get_band_gap"
+    jsonschema.validate(json.loads(call.function.arguments), specs[call.function.name])
+
+
+def test_tool_choice_naming_an_unknown_tool_is_a_clear_error(base_url, model_id):
+    body = {"model": model_id, "messages": CHAT, "tools": CHOICE_TOOLS,
+            "tool_choice": {"type": "function", "function": {"name": "get_colour"}}}
+    r = httpx.post(f"{base_url}/v1/chat/completions", json=body, timeout=30)
+    assert 400 <= r.status_code < 500 and "get_colour" in str(r.json()["detail"])
