@@ -18,7 +18,13 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+)
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
@@ -99,7 +105,7 @@ class ChatAgent:
         steps: list[dict[str, Any]] = []
         try:
             yield from self._turn(history, message, steps)
-        except Exception as exc:  # noqa: BLE001 - the turn's error boundary: the model endpoint, MP, or a bug
+        except Exception as exc:
             detail = self.scrub(f"the agent failed: {type(exc).__name__}: {exc}")
             logger.error("%s", detail, exc_info=not isinstance(exc, UpstreamError))
             yield ChatEvent(event="error", data={"detail": detail})

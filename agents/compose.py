@@ -116,8 +116,10 @@ def _synthesis(facts: Facts) -> list[str]:
     if not facts.records:
         return []
     target = facts.linked.materials[0].formula if facts.linked.materials else "it"
-    out = [f"{len(facts.records)} text-mined synthesis {'recipe' if len(facts.records) == 1 else 'recipes'} "
-           f"for {target} in the Materials Project (materials/synthesis via search_synthesis):"]
+    noun = "recipe" if len(facts.records) == 1 else "recipes"
+    head = (f"{len(facts.records)} text-mined synthesis {noun} for {target} in the Materials Project "
+            "(materials/synthesis via search_synthesis):")
+    out = [head]
     for r in facts.records:
         steps = []
         for op in r.get("operations") or []:

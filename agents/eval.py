@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_TASKS",
-    "scr_llamp",
-    "within",
     "PROPERTY_TERMS",
     "EvalReport",
     "EvalTask",
@@ -54,7 +52,9 @@ __all__ = [
     "modal_value",
     "run_eval",
     "score_task",
+    "scr_llamp",
     "summarize",
+    "within",
 ]
 
 PROPERTY_TERMS: dict[str, tuple[str, ...]] = {

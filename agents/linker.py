@@ -149,7 +149,7 @@ def _thresholds(question: str, spans: list[tuple[int, int, str]]) -> list[Thresh
             found[key] = Threshold(property=key, low=float(m.group(1)), high=float(m.group(2)))
     for m in _THRESHOLD.finditer(lowered):
         key = owner(m.start())
-        if key is None or key in found and found[key].low is not None and found[key].high is not None:
+        if key is None or (key in found and found[key].low is not None and found[key].high is not None):
             continue
         bound = found.setdefault(key, Threshold(property=key))
         if re.fullmatch(_ABOVE, m.group("dir")):

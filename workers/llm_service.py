@@ -22,8 +22,8 @@ from matlas.settings import Settings
 from workers import streams
 from workers.hosting import Completion, HostedModel, Quantization, Usage, smollm2_gguf_path
 from workers.streams import TokenEvent
-from workers.tool_calls import ToolCallConstraint
 from workers.submit import send
+from workers.tool_calls import ToolCallConstraint
 
 __all__ = [
     "ChatMessage", "GenerationRequest", "ModelNotFound", "complete", "generate", "get_model", "local_events",

@@ -102,9 +102,8 @@ def _bounded(schema: Any) -> Any:
         return [_bounded(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {k: _bounded(v) if k in ("properties", "items", "anyOf", "oneOf", "allOf", "$defs", "additionalProperties")
-           or isinstance(v, (dict, list)) and k not in ("enum", "required", "default", "examples") else v
-           for k, v in schema.items()}
+    literal = ("enum", "required", "default", "examples", "const")  # values, not schemas
+    out = {k: v if k in literal else _bounded(v) for k, v in schema.items()}
     if schema.get("type") == "array":
         out["maxItems"] = min(schema.get("maxItems", MAX_ITEMS), MAX_ITEMS)
     if schema.get("type") == "string" and not {"enum", "const", "format"} & schema.keys():

@@ -9,7 +9,15 @@ from pydantic import BaseModel, Field, model_validator
 
 from agents.tools._common import make_tool
 from agents.tools._mp import (
-    Chemsys, ElementSymbol, Formula, Limit, MaterialId, MaterialQuery, for_materials, mp_search, results,
+    Chemsys,
+    ElementSymbol,
+    Formula,
+    Limit,
+    MaterialId,
+    MaterialQuery,
+    for_materials,
+    mp_search,
+    results,
 )
 from agents.tools.client import MPClient
 

@@ -1,10 +1,9 @@
 """Agent evaluation: value extraction, metric math on hand-made answers, and the bundled task set."""
 
 import json
-
-import pytest
 import re
 
+import pytest
 from langchain_core.messages import SystemMessage
 
 from agents.eval import (

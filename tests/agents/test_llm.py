@@ -15,8 +15,8 @@ from langchain_core.tools import tool
 from agents.chat import ChatAgent
 from agents.graph import build_graph
 from agents.llm import HFChatModel, chat_model
-from matlas.errors import InvalidInput, Unavailable
 from matlas.agents_wiring import llm_config
+from matlas.errors import InvalidInput, Unavailable
 from matlas.settings import Settings, scrub
 from tests._support.http_server import serving
 
