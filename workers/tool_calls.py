@@ -108,7 +108,33 @@ def _bounded(schema: Any) -> Any:
         out["maxItems"] = min(schema.get("maxItems", MAX_ITEMS), MAX_ITEMS)
     if schema.get("type") == "string" and not {"enum", "const", "format"} & schema.keys():
         out["maxLength"] = min(schema.get("maxLength", MAX_CHARS), MAX_CHARS)
+    if isinstance(schema.get("pattern"), str):
+        out["pattern"] = _bounded_pattern(schema["pattern"])
     return out
+
+
+def _bounded_pattern(pattern: str, most: int = MAX_ITEMS) -> str:
+    r"""``pattern`` with each unbounded repetition (``+``, ``*`` outside classes) capped at ``most``: a grammar
+    keeps a regex's own bounds, not ``maxLength``.
+
+    >>> _bounded_pattern(r"^(mp|mvc)-\d+$"), _bounded_pattern(r"^[A-Z+]*$")
+    ('^(mp|mvc)-\\d{1,8}$', '^[A-Z+]{0,8}$')
+    """
+    out, escaped, in_class = [], False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char in "+*" and not in_class:
+            out.append("{1,%d}" % most if char == "+" else "{0,%d}" % most)
+            continue
+        out.append(char)
+    return "".join(out)
 
 
 def parse_tool_calls(text: str, *, with_invalid: bool = False):
