@@ -152,6 +152,8 @@ class ChatAgent:
         if problems and facts.answered:
             draft, composed = compose(facts), True
             report, _ = _check(draft, facts, outputs, citable)
+        if facts.answered and self.llm is not None:  # drafts are checked before anyone reads them
+            yield ChatEvent(event="token", data={"text": draft})
         answer = ChatAnswer(content=draft, citations=report.citations, ungrounded=report.ungrounded, steps=steps,
                             composed=composed, repaired=repaired, facts=[f.model_dump() for f in facts.facts])
         yield ChatEvent(event="answer", data=answer.model_dump())

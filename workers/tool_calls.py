@@ -131,7 +131,7 @@ def _bounded_pattern(pattern: str, most: int = MAX_ITEMS) -> str:
         elif char == "]":
             in_class = False
         elif char in "+*" and not in_class:
-            out.append("{1,%d}" % most if char == "+" else "{0,%d}" % most)
+            out.append(f"{{1,{most}}}" if char == "+" else f"{{0,{most}}}")
             continue
         out.append(char)
     return "".join(out)

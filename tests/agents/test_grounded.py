@@ -51,7 +51,7 @@ def ground_state(formula: str) -> dict:
 def test_facts_come_first_as_tool_steps_and_a_faithful_draft_is_kept(mp_settings):
     events, answer, model = turn(mp_settings, "What is the band gap of GaN?", [copy_facts])
     kinds = [e.event for e in events]
-    assert kinds == ["tool_call", "tool_result", "answer"] and events[0].data["expert"] == "linker"
+    assert kinds == ["tool_call", "tool_result", "token", "answer"] and events[0].data["expert"] == "linker"
     assert events[0].data == {"expert": "linker", "tool": "get_band_structure_summary",
                               "args": {"formula": ["GaN"]}}
     gan = SAMPLE["mp-804"]
