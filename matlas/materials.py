@@ -16,8 +16,9 @@ from pymatgen.core import Structure
 
 from agents.artifacts import ArtifactStore
 from agents.mp.client import api_key, open_rester
-from agents.tools._mp import mp_call, parse_material_id
+from agents.tools._mp import parse_material_id
 from agents.tools.synthesis import recipe
+from matlas.agents_wiring import mp_client
 from matlas.errors import ArtifactNotFound, InvalidInput, MaterialNotFound
 from matlas.settings import Settings
 
@@ -109,7 +110,7 @@ def material_recipes(settings: Settings, material: Material, limit: int = 10) ->
     formula = material.record.get("formula_pretty")
     if not formula:
         return []
-    docs = mp_call(settings, "synthesis", limit=limit, target_formula=formula)[:limit]
+    docs = mp_client(settings).search("synthesis", limit=limit, target_formula=formula)[:limit]
     found = [recipe(d) for d in docs]
     return sorted(found, key=lambda r: r.get("target_mp_id") != material.material_id)
 

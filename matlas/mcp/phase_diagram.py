@@ -14,7 +14,7 @@ from pymatgen.analysis.phase_diagram import PDEntry, PhaseDiagram
 from pymatgen.core import Composition, Element
 
 from agents.tools._common import rounded
-from agents.tools._mp import mp_call
+from matlas.agents_wiring import mp_client
 from matlas.errors import InvalidInput
 from matlas.settings import Settings
 
@@ -38,7 +38,7 @@ def phase_diagram(settings: Settings, elements: str) -> dict[str, Any]:
     """Stable phases and the energy above the hull of every entry of the system ``elements``."""
     symbols = parse_elements(elements)
     systems = ["-".join(c) for n in range(1, len(symbols) + 1) for c in combinations(symbols, n)]
-    docs = mp_call(settings, "summary", limit=MAX_ENTRIES, chemsys=systems,
+    docs = mp_client(settings).search("summary", limit=MAX_ENTRIES, chemsys=systems,
                    fields=["material_id", "formula_pretty", "formation_energy_per_atom"])
     entries = [
         PDEntry(Composition(d["formula_pretty"]),

@@ -119,6 +119,9 @@ def _fragments(request: Request, session_id: str, events: Iterator[ChatEvent]) -
             name = "token"
         elif event.event in ("route", "tool_call", "tool_result"):
             html, name = render("_step.html").render(event=event.event, data=event.data), "step"
+        elif event.event == "repair":  # the draft failed the grounding check: the model gets one more try
+            problems = "; ".join(event.data.get("problems", []))
+            html, name = f'<li class="step step-repair"><span class="tag">repair</span> {_escape(problems)}</li>', "step"
         elif event.event == "answer":
             html, name = render("_answer.html").render(answer=event.data), "answer"
         else:

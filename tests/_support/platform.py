@@ -11,10 +11,7 @@ from pathlib import Path
 from agents.mp.snapshot import SAMPLE_MATERIALS
 
 SI_ANSWER = "Silicon (mp-149) has a band gap of 0.61 eV."
-SI_REPLIES = [  # scripted provider replies of one grounded turn: supervisor -> summary expert -> MP -> answer
-    {"tool": "ask_summary_expert", "args": {"task": "band gap of Si"}},
-    {"tool": "search_materials", "args": {"formula": ["Si"], "fields": ["formula_pretty", "band_gap"]}},
-    {"text": "Si (mp-149): band gap 0.61 eV."},
+SI_REPLIES = [  # scripted provider replies of one grounded turn: the linker fetched Si's band gap, the model writes
     {"text": SI_ANSWER},
 ]
 

@@ -21,7 +21,7 @@ from tests._support.platform import SI_ANSWER
 pytestmark = pytest.mark.slow
 
 MP_MCP_TOOLS = {"search", "fetch", "fetch_many", "get_phase_diagram_from_elements"}  # mp_api.mcp's, less fetch_all
-TYPED_TOOLS = {"search_materials", "get_thermo", "get_elasticity", "get_band_structure_summary", "get_dielectric",
+TYPED_TOOLS = {"get_properties", "search_materials", "get_thermo", "get_elasticity", "get_band_structure_summary", "get_dielectric",
                "get_magnetism", "search_synthesis", "get_structure", "lattice_parameters", "get_symmetry",
                "volumetric_strain", "substitute_species", "insert_interstitial", "make_supercell"}
 OWN_TOOLS = {"retrieval_search", "list_indexes", "crossmodal_search", "export_structure", "ask"}
@@ -89,6 +89,8 @@ async def exercise(session: ClientSession, sample: dict, sample_recipes: list[di
     # typed MP tools, checked against the sample's values
     record = (await ok("search_materials", {"formula": ["GaN"], "fields": ["band_gap"]}))["results"][0]
     assert record["band_gap"] == gan["band_gap"]
+    summary = (await ok("get_properties", {"formula": ["GaN"]}))["results"][0]
+    assert (summary["material_id"], summary["density"]) == (gan["material_id"], gan["density"])
     thermo = (await ok("get_thermo", {"formula": ["GaN"]}))["results"][0]
     assert thermo["formation_energy_per_atom"] == gan["formation_energy_per_atom"]
     elastic = json.dumps(await ok("get_elasticity", {"material_ids": ["mp-149"]}))

@@ -13,7 +13,8 @@ from tests._support.scripted_openai import scripted_openai
 from tests._support.serve import serve_process
 
 UNGROUNDED_ANSWER = "Silicon (mp-149) has a band gap of 9.87 eV."
-REPLIES = [*SI_REPLIES, {"text": UNGROUNDED_ANSWER}]  # then a turn the model answers from memory
+# then a turn the model answers from memory, twice (its draft and the repair round)
+REPLIES = [*SI_REPLIES, {"text": UNGROUNDED_ANSWER}, {"text": UNGROUNDED_ANSWER}]
 
 
 @pytest.fixture(scope="module")

@@ -41,8 +41,7 @@ def test_chat_streams_tool_steps_answer_and_citation(server, browser, sample):
     link = visible(browser, ".turn.assistant .final a.cite")
     assert link.get_attribute("href") == f"{server}/materials/mp-149"
     steps = [li.text for li in browser.find_elements(By.CSS_SELECTOR, ".turn.assistant .steps li")]
-    assert any("summary" in s and "expert" in s for s in steps)  # the route step
-    assert any("search_materials" in s for s in steps)
+    assert any("linker" in s and "get_band_structure_summary" in s for s in steps)  # facts before words
     result = next(s for s in steps if s.startswith("result"))
     assert f'"band_gap":{sample["mp-149"]["band_gap"]}' in result.replace(" ", "")  # real MP data came back
     answer = browser.find_element(By.CSS_SELECTOR, ".turn.assistant .answer-body").text
