@@ -14,6 +14,7 @@ from pymatgen.io.vasp import Poscar
 
 from agents.artifacts import ArtifactStore
 from agents.tools.structure import structure_tools
+from matlas.agents_wiring import mp_client
 from matlas.api import create_app
 from matlas.settings import Settings
 
@@ -65,7 +66,7 @@ def test_export_errors_have_reasons(client, path, status, reason):
 
 def test_session_artifact_says_what_was_done_and_not_relaxed(client, sample):
     session = client.app.state.chat.store.create("artifacts")
-    tools = {t.name: t for t in structure_tools(client.settings, ArtifactStore(
+    tools = {t.name: t for t in structure_tools(mp_client(client.settings), ArtifactStore(
         client.settings.home / "artifacts" / session.id))}
     fetched = json.loads(tools["get_structure"].invoke({"material_id": "mp-149"}))["handle"]
     derived = json.loads(tools["substitute_species"].invoke(

@@ -132,7 +132,7 @@ async def check_errors(session: ClientSession) -> None:
     for name, args, reason in [
         ("fetch", {"idx": "mp-999999999"}, "no material 'mp-999999999'"),
         ("get_thermo", {"formula": ["Xx9"]}, "'Xx9' is not a chemical formula"),
-        ("get_thermo", {"formula": ["Au"]}, "no thermo document matches formula=[Au]"),
+        ("get_thermo", {"formula": ["Au"]}, "no material matches formula=[Au]"),
         ("retrieval_search", {"query": "x", "mode": "bogus"}, "Input should be 'muvera', 'dense', 'exact' or 'hybrid'"),
         ("retrieval_search", {"query": "x", "index": "nope"}, "unknown index 'nope'"),
         ("crossmodal_search", {}, "give exactly one of 'text'"),
