@@ -64,8 +64,8 @@ def append(ctx: typer.Context, index: str = IndexOption, corpus: Path = CorpusOp
 
     settings = settings_of(ctx)
     root = resolve_index(index, settings.indexes_dir)
-    model_id = IndexManifest.read(root.current_path()).encoder.model_id
-    encoder = EncoderCache(device=settings.device, batch_size=settings.encode_batch_size).get(model_id)
+    built = IndexManifest.read(root.current_path()).encoder
+    encoder = EncoderCache(settings.encoder_options()).get(built.model_id, built.backend)
     _report(append_documents(load_corpus(corpus), root.path, encoder, progress=not as_json), as_json)
 
 
