@@ -49,13 +49,13 @@ def _home(backend: str) -> Path:
 def _stages(home: Path, backend: str, rounds: int, candidates: int) -> dict[str, list[float]]:
     from index.faiss_index import default_search_params, search_index
     from matlas.api.models import SearchResponse
+    from retrieval.encoder_cache import EncoderCache
     from retrieval.encoders.options import EncoderOptions
     from retrieval.maxsim import maxsim_scores
     from retrieval.service import SearchService
 
-    service = SearchService(home / "indexes", candidates=candidates, allow_paths=False,
-                            encoder_options=EncoderOptions(device="cpu", backend=backend,
-                                                           cache_dir=home / "cache" / "encoders"))
+    options = EncoderOptions(device="cpu", backend=backend, cache_dir=home / "cache" / "encoders")
+    service = SearchService(home / "indexes", EncoderCache(options), candidates=candidates)
     searcher = service.searcher("materials")
     manifest = searcher.index.manifest
     params = manifest.search_params or default_search_params(manifest.factory, candidates)

@@ -56,7 +56,7 @@ def fit(
     except ValueError as err:
         raise InvalidInput(str(err)) from None
     data = load_snapshot(folder, max_structures=max_structures)
-    encoder = MultiVectorEncoder(settings.encoder_model, device=settings.device, batch_size=settings.encode_batch_size)
+    encoder = MultiVectorEncoder(settings.encoder_model, **settings.encoder_options().model_dump())
     manifest = fit_crossmodal(data, _root(ctx, out), encoder, hasher=hasher, factory=factory)
     if as_json:
         print_json(manifest)

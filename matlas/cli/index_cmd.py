@@ -46,7 +46,7 @@ def build(
     except ValueError as err:
         raise InvalidInput(f"invalid FDE parameters: {err.errors()[0]['msg']}") from None
     docs = load_corpus(corpus)
-    encoder = MultiVectorEncoder(model or settings.encoder_model, device=settings.device, batch_size=settings.encode_batch_size)
+    encoder = MultiVectorEncoder(model or settings.encoder_model, **settings.encoder_options().model_dump())
     params = BuildParams(fde=fde, factory=factory or settings.index_factory, dense=dense, bm25=bm25)
     root = resolve_index(out, settings.indexes_dir, must_exist=False)
     manifest = build_index(docs, root.path, encoder, params, progress=not as_json)

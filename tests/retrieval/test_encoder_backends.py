@@ -134,7 +134,7 @@ def test_manifest_backend_mismatch_is_a_clear_error(index_copy, torch_encoder, o
 
 
 def test_service_queries_an_index_with_its_recorded_backend(index_copy):
-    service = SearchService(index_copy.parent, allow_paths=False)
+    service = SearchService(index_copy.parent)
     searcher = service.searcher(index_copy.name)
     assert searcher.encoder.backend == searcher.index.manifest.encoder.backend
 
