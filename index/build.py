@@ -44,10 +44,6 @@ def _encode(docs: Sequence[Document], encoder: MultiVectorEncoder, progress: boo
     return encoder.encode([d.content for d in docs], kind="document", output="both", show_progress_bar=progress)
 
 
-def _encoder_info(encoder: MultiVectorEncoder) -> EncoderInfo:
-    return EncoderInfo(model_id=encoder.model_id, dim=encoder.dim, max_length=encoder.max_length)
-
-
 def build_index(
     docs: Sequence[Document],
     root: Path | str,
@@ -58,7 +54,7 @@ def build_index(
 ) -> IndexManifest:
     """Encode ``docs`` and publish them as a new version of the index at ``root``."""
     tokens, pooled = _encode(docs, encoder, progress)
-    return publish_encoded(docs, tokens, pooled, root, _encoder_info(encoder), params)
+    return publish_encoded(docs, tokens, pooled, root, EncoderInfo.of(encoder), params)
 
 
 def publish_encoded(
@@ -116,8 +112,7 @@ def append_documents(
     index_root = IndexRoot(root)
     base = IndexVersion.open(index_root.current_path())
     old = base.manifest
-    if encoder.model_id != old.encoder.model_id or encoder.dim != old.encoder.dim:
-        raise InvalidInput(f"index was built with encoder {old.encoder.model_id!r}, not {encoder.model_id!r}")
+    old.encoder.check(EncoderInfo.of(encoder), old.name)
     old_docs = list(base.documents)  # read once: ids to check, texts for BM25
     existing = {d.id for d in old_docs}
     clash = [d.id for d in docs if d.id in existing]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field, ValidationError
 
-from matlas.errors import IndexNotFound
+from matlas.errors import IndexNotFound, InvalidInput
 from retrieval.fde import FDEParams
 
 __all__ = ["FORMAT_VERSION", "EncoderInfo", "IndexManifest", "VersionManifest"]
@@ -23,6 +23,22 @@ class EncoderInfo(BaseModel):
     model_id: str = Field(description="Model name or path given at build time.")
     dim: int = Field(description="Token (and pooled) vector dimension.")
     max_length: int = Field(description="Tokens kept per text; longer texts are truncated.")
+    backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch", description="Inference backend of the encoder; queries use the same one."
+    )
+
+    @classmethod
+    def of(cls, encoder: Any) -> EncoderInfo:
+        """The record of a loaded encoder (anything with ``model_id``, ``dim``, ``max_length``, ``backend``)."""
+        return cls(model_id=encoder.model_id, dim=encoder.dim, max_length=encoder.max_length, backend=encoder.backend)
+
+    def check(self, other: EncoderInfo, index: str) -> None:
+        """``InvalidInput`` unless ``other`` (an encoder about to be used) is this one."""
+        if (other.model_id, other.dim, other.backend) != (self.model_id, self.dim, self.backend):
+            raise InvalidInput(
+                f"index {index!r} was built with encoder {self.model_id!r} ({self.dim} dims, backend "
+                f"{self.backend!r}), not {other.model_id!r} ({other.dim} dims, backend {other.backend!r})"
+            )
 
 
 class VersionManifest(BaseModel):

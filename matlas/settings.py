@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from retrieval.encoders.options import EncoderOptions
 from retrieval.fde import FDEParams
 
 __all__ = ["Settings", "redacted", "scrub"]
@@ -29,6 +30,12 @@ class Settings(BaseSettings):
     )
     device: str = Field("auto", description="Torch device of the encoder: auto, cpu, cuda, cuda:1.")
     encode_batch_size: int = Field(32, ge=1)
+    encoder_backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
+        "auto", description="Encoder inference: auto (torch on a GPU, ONNX Runtime fp32 on the CPU), torch, onnx, onnx-int8."
+    )
+    encode_max_tokens: int = Field(8192, ge=1, description="Padded-token budget of one encoder batch.")
+    encoder_threads: int = Field(0, ge=0, description="CPU threads of encoder inference, set once per process (0: all cores).")
+    encoder_cache: Path | None = Field(None, description="ONNX exports of encoders; default HOME/cache/encoders.")
     fde: FDEParams = Field(default_factory=FDEParams)
     index_factory: str = Field("Flat", description="FAISS factory string of new FDE indexes.")
     search_candidates: int = Field(
@@ -76,6 +83,17 @@ class Settings(BaseSettings):
     def indexes_dir(self) -> Path:
         """Where named indexes live."""
         return self.index_root or self.home / "indexes"
+
+    @property
+    def encoder_cache_dir(self) -> Path:
+        """Where ONNX exports of encoders are cached."""
+        return self.encoder_cache or self.home / "cache" / "encoders"
+
+    def encoder_options(self) -> EncoderOptions:
+        """How encoders run: the settings' device, backend, batching, threads and export cache."""
+        return EncoderOptions(device=self.device, backend=self.encoder_backend, batch_size=self.encode_batch_size,
+                              max_tokens=self.encode_max_tokens, threads=self.encoder_threads,
+                              cache_dir=self.encoder_cache_dir)
 
     @property
     def mp_db_path(self) -> Path:

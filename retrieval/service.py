@@ -87,12 +87,12 @@ class SearchService(_ServingCache[Searcher]):
     def from_settings(cls, settings: Settings, *, allow_paths: bool = False) -> SearchService:
         """The service over ``settings.indexes_dir`` with the settings' device, batch size and candidates."""
         return cls(IndexCatalog(settings.indexes_dir, allow_paths=allow_paths),
-                   EncoderCache(device=settings.device, batch_size=settings.encode_batch_size),
+                   EncoderCache(settings.encoder_options()),
                    candidates=settings.search_candidates)
 
     def _open(self, entry: IndexEntry) -> Searcher:
         loaded = IndexVersion.open(entry.root.versions_dir / entry.manifest.version)
-        return Searcher(loaded, self.encoders.get(loaded.manifest.encoder.model_id), candidates=self.candidates)
+        return Searcher(loaded, self.encoders.get(loaded.manifest.encoder.model_id, loaded.manifest.encoder.backend), candidates=self.candidates)
 
     def _warm_one(self, searcher: Searcher) -> None:
         searcher.search("warm-up", k=1)

@@ -27,7 +27,7 @@ TRANSIENT = (ConnectionError, TimeoutError, redis.ConnectionError, redis.Timeout
 @functools.cache
 def encoders() -> EncoderCache:
     """This process's encoders, each loaded once."""
-    return EncoderCache(device=app.settings.device, batch_size=app.settings.encode_batch_size)
+    return EncoderCache(app.settings.encoder_options())
 
 
 @worker_process_init.connect

@@ -166,7 +166,7 @@ def _build_setup(root: IndexRoot, settings: Settings) -> tuple[str, BuildParams]
 
 
 def _encoder_loader(settings: Settings) -> Callable[[str], MultiVectorEncoder]:
-    return lambda model_id: MultiVectorEncoder(model_id, device=settings.device, batch_size=settings.encode_batch_size)
+    return lambda model_id: MultiVectorEncoder(model_id, **settings.encoder_options().model_dump())
 
 
 @contextlib.contextmanager

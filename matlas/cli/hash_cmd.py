@@ -56,7 +56,7 @@ def fit(
     except ValueError as err:
         raise InvalidInput(str(err)) from None
     data = load_snapshot(folder, max_structures=max_structures)
-    encoder = MultiVectorEncoder(settings.encoder_model, device=settings.device, batch_size=settings.encode_batch_size)
+    encoder = MultiVectorEncoder(settings.encoder_model, **settings.encoder_options().model_dump())
     manifest = fit_crossmodal(data, _root(ctx, out), encoder, hasher=hasher, factory=factory)
     if as_json:
         print_json(manifest)
@@ -94,7 +94,7 @@ def search(
         is_file = "\n" not in structure and Path(structure).is_file()
         query = read_structure_file(structure) if is_file else parse_structure(structure, _snapshot(ctx, snapshot))
     settings = settings_of(ctx)
-    encoders = EncoderCache(device=settings.device, batch_size=settings.encode_batch_size)
+    encoders = EncoderCache(settings.encoder_options())
     searcher = CrossModalSearcher(_root(ctx, index), encoders.get, default_encoder=settings.encoder_model)
     hits = searcher.search(text=text, structure=query, k=k)
     if as_json:

@@ -46,7 +46,7 @@ def build(
     except ValueError as err:
         raise InvalidInput(f"invalid FDE parameters: {err.errors()[0]['msg']}") from None
     docs = load_corpus(corpus)
-    encoder = MultiVectorEncoder(model or settings.encoder_model, device=settings.device, batch_size=settings.encode_batch_size)
+    encoder = MultiVectorEncoder(model or settings.encoder_model, **settings.encoder_options().model_dump())
     params = BuildParams(fde=fde, factory=factory or settings.index_factory, dense=dense, bm25=bm25)
     root = resolve_index(out, settings.indexes_dir, must_exist=False)
     manifest = build_index(docs, root.path, encoder, params, progress=not as_json)
@@ -64,8 +64,8 @@ def append(ctx: typer.Context, index: str = IndexOption, corpus: Path = CorpusOp
 
     settings = settings_of(ctx)
     root = resolve_index(index, settings.indexes_dir)
-    model_id = IndexManifest.read(root.current_path()).encoder.model_id
-    encoder = EncoderCache(device=settings.device, batch_size=settings.encode_batch_size).get(model_id)
+    built = IndexManifest.read(root.current_path()).encoder
+    encoder = EncoderCache(settings.encoder_options()).get(built.model_id, built.backend)
     _report(append_documents(load_corpus(corpus), root.path, encoder, progress=not as_json), as_json)
 
 

@@ -19,7 +19,7 @@ def ensure_default_index(settings) -> None:
         return
     console.print(f"building the default materials index at {root.path} (first start only) ...")
     docs = materials_corpus()
-    encoder = MultiVectorEncoder(settings.encoder_model, device=settings.device, batch_size=settings.encode_batch_size)
+    encoder = MultiVectorEncoder(settings.encoder_model, **settings.encoder_options().model_dump())
     manifest = build_index(docs, root.path, encoder, BuildParams(fde=settings.fde, factory=settings.index_factory))
     console.print(f"built {manifest.name} {manifest.version}: {manifest.documents} documents")
 

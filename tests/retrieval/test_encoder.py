@@ -4,6 +4,7 @@ import torch
 
 from matlas.errors import InvalidInput
 from retrieval.encoder import MultiVectorEncoder
+from tests._support.tiny_bert import tiny_bert
 
 
 def test_token_vectors_are_normalised_without_specials_or_padding(encoder):
@@ -35,21 +36,10 @@ def test_rejects_empty_and_string_input(encoder):
         encoder.encode("one string")
 
 
-def _tiny_bert(path):
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "band", "gap", "oxide", "metal", "##s"]
-    BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(path)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
-    return BertModel(config)
-
-
 def test_colbert_checkpoint_projects_tokens(tmp_path):
     from safetensors.torch import load_file, save_file
 
-    model = _tiny_bert(tmp_path)
+    model = tiny_bert(tmp_path)
     model.save_pretrained(tmp_path)
     state = load_file(tmp_path / "model.safetensors")
     state["linear.weight"] = torch.randn(8, 32)
@@ -62,7 +52,7 @@ def test_colbert_checkpoint_projects_tokens(tmp_path):
 
 
 def test_plain_transformers_path_works_through_sentence_transformers(tmp_path):
-    _tiny_bert(tmp_path).save_pretrained(tmp_path)
+    tiny_bert(tmp_path).save_pretrained(tmp_path)
     enc = MultiVectorEncoder(str(tmp_path), device="cpu")
     tokens, pooled = enc.encode(["metal oxide"], output="both")
     assert enc.dim == 32 and tokens[0].shape == (2, 32) and pooled.shape == (1, 32)

@@ -1,0 +1,1 @@
+"""Encoder internals: length-sorted token-budget batching and the ONNX Runtime inference path."""
