@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
-from index.reader import IndexVersion
-from retrieval.catalog import IndexCatalog, IndexEntry, IndexKind, resolve_index
+from gpu.faiss_gpu import to_gpu
+from index.reader import open_index
+from retrieval.catalog import IndexCatalog, IndexEntry, IndexKind
 from retrieval.crossmodal import CrossModalHit, CrossModalSearcher
 from retrieval.encoder_cache import EncoderCache
 from retrieval.hashing.features import structure_vector
@@ -28,7 +29,7 @@ from retrieval.structures import structure_content
 if TYPE_CHECKING:
     from matlas.settings import Settings
 
-__all__ = ["CrossModalService", "SearchService", "resolve_index"]
+__all__ = ["CrossModalService", "SearchService"]
 
 T = TypeVar("T")
 
@@ -91,7 +92,7 @@ class SearchService(_ServingCache[Searcher]):
                    candidates=settings.search_candidates)
 
     def _open(self, entry: IndexEntry) -> Searcher:
-        loaded = IndexVersion.open(entry.root.versions_dir / entry.manifest.version)
+        loaded = open_index(entry.root, entry.manifest.version, place=to_gpu)  # GPU placement is the service's call
         return Searcher(loaded, self.encoders.get(loaded.manifest.encoder.model_id), candidates=self.candidates)
 
     def _warm_one(self, searcher: Searcher) -> None:

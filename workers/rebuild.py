@@ -30,13 +30,12 @@ from pydantic import BaseModel, Field
 from index.build import BuildParams, build_index
 from index.manifest import IndexManifest
 from index.reader import IndexVersion, open_index
-from index.versions import IndexRoot
+from index.versions import IndexRoot, resolve_index
 from matlas.errors import InvalidInput
 from matlas.settings import Settings
 from retrieval.corpus import Document, load_corpus
 from retrieval.encoder import MultiVectorEncoder
 from retrieval.search import Searcher
-from retrieval.service import resolve_index
 from workers.locks import file_lease, redis_lease
 
 __all__ = ["BUILTIN_CORPUS", "RebuildReport", "corpus_source", "rebuild_index", "rebuild_lock", "validate_version"]

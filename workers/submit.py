@@ -18,10 +18,10 @@ from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
 from pydantic import BaseModel, Field
 
+from index.versions import resolve_index
 from matlas.errors import InvalidInput, Unavailable
 from matlas.settings import Settings
 from retrieval.encoder import MultiVectorEncoder
-from retrieval.service import resolve_index
 from workers.app import MatlasCelery, create_celery, require_broker
 from workers.rebuild import BUILTIN_CORPUS, corpus_source, rebuild_index
 from workers.schedule import REBUILD_TASK

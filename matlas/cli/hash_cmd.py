@@ -15,7 +15,7 @@ IndexOption = typer.Option("crossmodal", "--index", help="Cross-modal index dire
 
 
 def _root(ctx: typer.Context, value: str) -> Path:
-    from retrieval.service import resolve_index
+    from index.versions import resolve_index
 
     return resolve_index(value, settings_of(ctx).indexes_dir, must_exist=False).path
 

@@ -34,9 +34,9 @@ def build(
 ) -> None:
     """Encode a corpus and publish it as a new index version (atomically)."""
     from index.build import BuildParams, build_index
+    from index.versions import resolve_index
     from retrieval.corpus import load_corpus
     from retrieval.encoder import MultiVectorEncoder
-    from retrieval.service import resolve_index
 
     settings = settings_of(ctx)
     overrides = {"num_repetitions": reps, "num_simhash_projections": ksim, "projection_dimension": dproj,
@@ -58,9 +58,9 @@ def append(ctx: typer.Context, index: str = IndexOption, corpus: Path = CorpusOp
     """Add documents to an index as a new version, without re-encoding the old ones."""
     from index.build import append_documents
     from index.manifest import IndexManifest
+    from index.versions import resolve_index
     from retrieval.corpus import load_corpus
     from retrieval.encoder_cache import EncoderCache
-    from retrieval.service import resolve_index
 
     settings = settings_of(ctx)
     root = resolve_index(index, settings.indexes_dir)
@@ -73,7 +73,7 @@ def append(ctx: typer.Context, index: str = IndexOption, corpus: Path = CorpusOp
 def info(ctx: typer.Context, index: str = IndexOption, as_json: bool = JsonOption) -> None:
     """Show the serving manifest and the versions of an index."""
     from index.manifest import IndexManifest
-    from retrieval.service import resolve_index
+    from index.versions import resolve_index
 
     root = resolve_index(index, settings_of(ctx).indexes_dir)
     manifest = IndexManifest.read(root.current_path())
@@ -113,7 +113,7 @@ def rollback(
 ) -> None:
     """Serve an earlier version again (the pointer flips atomically; no data is deleted)."""
     from index.manifest import IndexManifest
-    from retrieval.service import resolve_index
+    from index.versions import resolve_index
 
     root = resolve_index(index, settings_of(ctx).indexes_dir)
     versions, current = root.versions(), root.current()
