@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     mp_endpoint: str | None = Field(
         None, description="MP REST endpoint; default the live MP with a key, else the embedded snapshot server."
     )
-    llm_backend: Literal["auto", "openai", "hf", "scripted"] = Field(
+    llm_backend: Literal["auto", "openai", "hf"] = Field(
         "auto", description="auto: an OpenAI-compatible endpoint when llm_base_url or a key is set, else hf."
     )
     llm_model: str | None = Field(

@@ -21,7 +21,7 @@ from matlas.errors import InvalidInput
 from retrieval.encoder import MultiVectorEncoder
 from retrieval.fde import FixedDimensionalEncoder
 from retrieval.fusion import reciprocal_rank_fusion
-from retrieval.maxsim import maxsim_matrix, maxsim_scores
+from retrieval.maxsim import maxsim_matrix, maxsim_topk
 
 __all__ = ["MAX_K", "Hit", "SearchMode", "Searcher"]
 
@@ -121,9 +121,7 @@ class Searcher:
         out = []
         for query, ids in zip(tokens, cand):
             ids = ids[ids >= 0]
-            scores = maxsim_scores(query, self.index.tokens.get(ids))
-            top = np.argsort(-scores, kind="stable")[:k]
-            out.append((scores[top], ids[top]))
+            out.append(maxsim_topk(query, self.index.tokens.get(ids), k, ids=ids))
         return out
 
     def _dense(self, pooled: np.ndarray, k: int):

@@ -13,7 +13,7 @@ import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 
 from agents.chat import build_chat_agent
-from agents.llm import ScriptedChatModel
+from tests._support.scripted_chat import ScriptedChatModel
 
 SAMPLE = {
     doc["material_id"]: doc

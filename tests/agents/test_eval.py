@@ -18,8 +18,8 @@ from agents.eval import (
     score_task,
     summarize,
 )
-from agents.llm import ScriptedChatModel
 from matlas.errors import InvalidInput
+from tests._support.scripted_chat import ScriptedChatModel
 
 SNAPSHOT = DEFAULT_TASKS.parents[1] / "mp" / "data" / "materials.jsonl"
 

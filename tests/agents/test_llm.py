@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import tool
+from pydantic import ValidationError
 
 from agents.chat import ChatAgent
 from agents.graph import build_graph
@@ -87,8 +88,8 @@ def test_backend_choice_from_settings():
     assert type(chat_model(Settings(llm_base_url="http://127.0.0.1:9/v1"))).__name__ == "ChatOpenAI"
     with pytest.raises(Unavailable, match="needs MATLAS_LLM_BASE_URL or OPENAI_API_KEY"):
         chat_model(Settings(llm_backend="openai", _env_file=None))
-    with pytest.raises(Unavailable, match="scripted backend is for tests"):
-        chat_model(Settings(llm_backend="scripted"))
+    with pytest.raises(ValidationError, match="llm_backend"):  # the scripted model lives in tests/_support
+        Settings(llm_backend="scripted")
     secret = Settings(llm_api_key="sk-never-shown")
     assert "sk-never-shown" not in repr(chat_model(secret))
 

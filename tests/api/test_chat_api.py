@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from langchain_core.messages import AIMessage, ToolMessage
 
-from agents.llm import ScriptedChatModel
 from agents.sessions import ChatService
 from matlas.api import create_app
 from matlas.api.routes.chat import MAX_MESSAGE_CHARS
 from matlas.settings import Settings
+from tests._support.scripted_chat import ScriptedChatModel
 
 SI_ANSWER = "Silicon (mp-149) has a band gap of 0.61 eV."
 
