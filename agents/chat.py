@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any, Literal
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
-from pydantic import BaseModel, Field
 
 from agents.graph import SUPERVISOR_STEPS, SUPERVISOR_TAG, build_graph
-from matlas.errors import InvalidInput, UpstreamError
+from agents.turns import ChatAnswer, ChatEvent, Turn, answer_of
+from matlas.errors import InvalidInput
 from matlas.settings import Settings, scrub
 from retrieval.service import SearchService
 
@@ -21,27 +21,7 @@ _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 NO_ANSWER = "I could not find an answer in the Materials Project data."
 
 
-class ChatTurn(BaseModel):
-    """One message of the conversation history."""
-
-    role: Literal["user", "assistant"]
-    content: str
-
-
-class ChatEvent(BaseModel):
-    """One streamed step: ``route``, ``tool_call``, ``tool_result``, ``token``, ``answer`` or ``error``."""
-
-    event: Literal["route", "tool_call", "tool_result", "token", "answer", "error"]
-    data: dict[str, Any]
-
-
-class ChatAnswer(BaseModel):
-    """The final answer of a turn with what grounds it."""
-
-    content: str
-    citations: list[str] = Field(description="MP ids and document ids in the answer that tools returned.")
-    ungrounded: list[str] = Field(description="Numbers in the answer that no tool of the turn returned.")
-    steps: list[dict[str, Any]] = Field(default_factory=list, description="route / tool_call / tool_result events.")
+ChatTurn = Turn  # a message of the history: the stored turn model (agents.turns)
 
 
 class ChatAgent:
@@ -51,7 +31,7 @@ class ChatAgent:
         self.graph = graph
         self.settings = settings or Settings()
 
-    def stream(self, history: list[ChatTurn], message: str) -> Iterator[ChatEvent]:
+    def stream(self, history: Sequence[Turn], message: str) -> Iterator[ChatEvent]:
         """Run one turn; the last event is ``answer`` (``ChatAnswer`` data) or ``error``."""
         from agents.grounding import check_grounding
 
@@ -94,14 +74,9 @@ class ChatAgent:
                 continue  # an expert's own state; the supervisor's is the turn's
             yield mode, payload
 
-    def ask(self, history: list[ChatTurn], message: str) -> ChatAnswer:
+    def ask(self, history: Sequence[Turn], message: str) -> ChatAnswer:
         """Run one turn to its answer; an agent failure raises ``UpstreamError``."""
-        for event in self.stream(history, message):
-            if event.event == "answer":
-                return ChatAnswer(**event.data)
-            if event.event == "error":
-                raise UpstreamError(event.data["detail"])
-        raise UpstreamError("the agent ended without an answer")
+        return answer_of(self.stream(history, message))
 
 
 def build_chat_agent(

@@ -94,9 +94,9 @@ def chat(
     as_json: bool = JsonOption,
 ) -> None:
     """Ask the Materials Project agents; answers cite MP ids and flag numbers no tool returned."""
-    from agents.sessions import ChatService
+    from matlas.wiring import chat_service
 
-    service = ChatService(settings_of(ctx))
+    service = chat_service(settings_of(ctx))
     if question is None:
         if as_json:
             raise InvalidInput("--json needs a question: matlas chat 'band gap of GaN?' --json")

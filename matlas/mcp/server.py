@@ -24,6 +24,7 @@ from agents.artifacts import ArtifactStore
 from agents.sessions import ChatService
 from agents.tools import expert_tools
 from agents.tools._mp import mp_call
+from matlas import wiring
 from matlas.errors import InvalidInput
 from matlas.materials import ExportFormat, Material, artifact_file, get_material, material_file
 from matlas.mcp.phase_diagram import phase_diagram
@@ -72,7 +73,7 @@ def build_server(settings: Settings, *, search: SearchService | None = None,
     search = search or SearchService.from_settings(settings)
     crossmodal = crossmodal or CrossModalService(search.catalog, search.encoders, snapshot=settings.mp_snapshot,
                                                  default_encoder=settings.encoder_model)
-    chat = chat or ChatService(settings, search=search)
+    chat = chat or wiring.chat_service(settings, search=search)
     artifacts = ArtifactStore(settings.home / "artifacts" / MCP_SESSION)
     typed = expert_tools(settings, artifacts, search=search)
     tools = [to_fastmcp(_raising(t)) for name in MCP_ONLY_EXPERTS for t in typed[name]]
