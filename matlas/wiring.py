@@ -1,12 +1,14 @@
-"""The one place that turns ``Settings`` into the core's parts: services, stores and clients.
-The core takes these built objects and never reads the settings; the CLI and the API call these.
+"""The one place that turns ``Settings`` into the core's parts: encoders, build parameters, services,
+stores and clients. The core takes these slices and built objects and
+never reads the settings; the CLI and the API call these.
 
-Heavy imports (torch, langchain) happen inside the functions, so the CLI starts fast.
+Heavy imports (torch, langchain, Celery) happen inside the functions, so the CLI starts fast.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from matlas.errors import InvalidInput
 from matlas.settings import Settings
@@ -15,9 +17,60 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from agents.sessions import ChatService, SessionStore
+    from index.build import BuildParams
+    from index.manifest import IndexManifest
+    from retrieval.encoder import MultiVectorEncoder
+    from retrieval.encoder_cache import EncoderCache
     from retrieval.service import SearchService
 
-__all__ = ["chat_service", "open_session_store", "search_service"]
+__all__ = [
+    "build_params", "chat_service", "encoder", "encoder_cache", "ensure_default_index", "open_session_store", "search_service",
+]
+
+
+def encoder(settings: Settings, model_id: str | None = None) -> MultiVectorEncoder:
+    """The encoder ``model_id`` (default: the settings' model) on the settings' device and batch size."""
+    from retrieval.encoder import MultiVectorEncoder
+
+    return MultiVectorEncoder(model_id or settings.encoder_model, device=settings.device,
+                              batch_size=settings.encode_batch_size)
+
+
+def encoder_cache(settings: Settings) -> EncoderCache:
+    """Encoders by model id, each loaded once, on the settings' device and batch size."""
+    from retrieval.encoder_cache import EncoderCache
+
+    return EncoderCache(device=settings.device, batch_size=settings.encode_batch_size)
+
+
+def build_params(
+    settings: Settings, *, factory: str | None = None, fde: Mapping[str, Any] | None = None,
+    dense: bool = True, bm25: bool = True,
+) -> BuildParams:
+    """Parameters of a new index: the settings' FDE and FAISS factory, with ``fde`` fields and ``factory`` overriding."""
+    from index.build import BuildParams
+
+    overrides = {key: value for key, value in (fde or {}).items() if value is not None}
+    try:
+        fde_params = settings.fde.model_validate(settings.fde.model_dump() | overrides)
+    except ValueError as err:
+        raise InvalidInput(f"invalid FDE parameters: {err.errors()[0]['msg']}") from None
+    return BuildParams(fde=fde_params, factory=factory or settings.index_factory, dense=dense, bm25=bm25)
+
+
+def ensure_default_index(
+    settings: Settings, *, announce: Callable[[str], None] = lambda line: None, progress: bool = False
+) -> IndexManifest | None:
+    """Build the default index from its bundled corpus if it has one and is not built yet; its manifest, or None."""
+    from index.build import build_index
+    from index.versions import IndexRoot
+    from retrieval.corpus import bundled_corpus
+
+    root = IndexRoot(settings.indexes_dir / settings.default_index)
+    if root.exists() or (docs := bundled_corpus(settings.default_index)) is None:
+        return None
+    announce(f"building the default {settings.default_index} index at {root.path} (first start only) ...")
+    return build_index(docs, root.path, encoder(settings), build_params(settings), progress=progress)
 
 
 def search_service(settings: Settings, *, allow_paths: bool = False) -> SearchService:

@@ -45,7 +45,10 @@ class Hit(BaseModel):
 class Searcher:
     """Answers queries against one loaded index version with the encoder it was built with."""
 
-    def __init__(self, index: IndexVersion, encoder: MultiVectorEncoder | None, *, candidates: int = 300) -> None:
+    def __init__(
+        self, index: IndexVersion, encoder: MultiVectorEncoder | None, *, candidates: int = 300,
+        maxsim_backend: str | None = None,
+    ) -> None:
         built = index.manifest.encoder
         if encoder is not None and (encoder.model_id, encoder.dim) != (built.model_id, built.dim):
             raise InvalidInput(
@@ -55,6 +58,7 @@ class Searcher:
         self.index = index
         self.encoder = encoder
         self.candidates = candidates
+        self.maxsim_backend = maxsim_backend  # gpu.kernels.maxsim backend of the exact re-rank; None: auto
         self.fde = FixedDimensionalEncoder(built.dim, index.manifest.fde)
 
     def search(
@@ -121,7 +125,7 @@ class Searcher:
         out = []
         for query, ids in zip(tokens, cand):
             ids = ids[ids >= 0]
-            out.append(maxsim_topk(query, self.index.tokens.get(ids), k, ids=ids))
+            out.append(maxsim_topk(query, self.index.tokens.get(ids), k, ids=ids, backend=self.maxsim_backend))
         return out
 
     def _dense(self, pooled: np.ndarray, k: int):
@@ -136,7 +140,7 @@ class Searcher:
             best_scores = np.zeros((len(batch), 0), np.float32)
             best_ids = np.zeros((len(batch), 0), np.int64)
             for ids, docs in self.index.tokens.iter_all(batch=256):
-                scores = np.concatenate([best_scores, maxsim_matrix(batch, docs)], axis=1)
+                scores = np.concatenate([best_scores, maxsim_matrix(batch, docs, backend=self.maxsim_backend)], axis=1)
                 pool = np.concatenate([best_ids, np.broadcast_to(ids, (len(batch), len(ids)))], axis=1)
                 top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
                 best_scores = np.take_along_axis(scores, top, axis=1)

@@ -79,21 +79,23 @@ class SearchService(_ServingCache[Searcher]):
     kind: IndexKind = "muvera"
 
     def __init__(self, catalog: IndexCatalog | Path, encoders: EncoderCache | None = None, *,
-                 candidates: int = 300) -> None:
+                 candidates: int = 300, maxsim_backend: str | None = None) -> None:
         catalog = catalog if isinstance(catalog, IndexCatalog) else IndexCatalog(catalog)
         super().__init__(catalog, encoders or EncoderCache())
         self.candidates = candidates
+        self.maxsim_backend = maxsim_backend  # of the exact re-rank (gpu.kernels.maxsim); None: auto
 
     @classmethod
     def from_settings(cls, settings: Settings, *, allow_paths: bool = False) -> SearchService:
         """The service over ``settings.indexes_dir`` with the settings' device, batch size and candidates."""
         return cls(IndexCatalog(settings.indexes_dir, allow_paths=allow_paths),
                    EncoderCache(device=settings.device, batch_size=settings.encode_batch_size),
-                   candidates=settings.search_candidates)
+                   candidates=settings.search_candidates, maxsim_backend=settings.maxsim_backend)
 
     def _open(self, entry: IndexEntry) -> Searcher:
         loaded = open_index(entry.root, entry.manifest.version, place=to_gpu)  # GPU placement is the service's call
-        return Searcher(loaded, self.encoders.get(loaded.manifest.encoder.model_id), candidates=self.candidates)
+        return Searcher(loaded, self.encoders.get(loaded.manifest.encoder.model_id), candidates=self.candidates,
+                        maxsim_backend=self.maxsim_backend)
 
     def _warm_one(self, searcher: Searcher) -> None:
         searcher.search("warm-up", k=1)

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from matlas import wiring
 from matlas.cli._common import JsonOption, console, print_json, settings_of
 from matlas.errors import InvalidInput
 
@@ -33,23 +34,17 @@ def build(
     as_json: bool = JsonOption,
 ) -> None:
     """Encode a corpus and publish it as a new index version (atomically)."""
-    from index.build import BuildParams, build_index
+    from index.build import build_index
     from index.versions import resolve_index
     from retrieval.corpus import load_corpus
-    from retrieval.encoder import MultiVectorEncoder
 
     settings = settings_of(ctx)
-    overrides = {"num_repetitions": reps, "num_simhash_projections": ksim, "projection_dimension": dproj,
-                 "final_projection_dimension": final_dim, "seed": seed}
-    try:
-        fde = settings.fde.model_validate(settings.fde.model_dump() | {k: v for k, v in overrides.items() if v is not None})
-    except ValueError as err:
-        raise InvalidInput(f"invalid FDE parameters: {err.errors()[0]['msg']}") from None
+    fde = {"num_repetitions": reps, "num_simhash_projections": ksim, "projection_dimension": dproj,
+           "final_projection_dimension": final_dim, "seed": seed}
+    params = wiring.build_params(settings, factory=factory, fde=fde, dense=dense, bm25=bm25)
     docs = load_corpus(corpus)
-    encoder = MultiVectorEncoder(model or settings.encoder_model, device=settings.device, batch_size=settings.encode_batch_size)
-    params = BuildParams(fde=fde, factory=factory or settings.index_factory, dense=dense, bm25=bm25)
     root = resolve_index(out, settings.indexes_dir, must_exist=False)
-    manifest = build_index(docs, root.path, encoder, params, progress=not as_json)
+    manifest = build_index(docs, root.path, wiring.encoder(settings, model), params, progress=not as_json)
     _report(manifest, as_json)
 
 
@@ -60,12 +55,10 @@ def append(ctx: typer.Context, index: str = IndexOption, corpus: Path = CorpusOp
     from index.manifest import IndexManifest
     from index.versions import resolve_index
     from retrieval.corpus import load_corpus
-    from retrieval.encoder_cache import EncoderCache
 
     settings = settings_of(ctx)
     root = resolve_index(index, settings.indexes_dir)
-    model_id = IndexManifest.read(root.current_path()).encoder.model_id
-    encoder = EncoderCache(device=settings.device, batch_size=settings.encode_batch_size).get(model_id)
+    encoder = wiring.encoder(settings, IndexManifest.read(root.current_path()).encoder.model_id)
     _report(append_documents(load_corpus(corpus), root.path, encoder, progress=not as_json), as_json)
 
 
