@@ -1,13 +1,15 @@
 """The one place that turns ``Settings`` into the core's parts: encoders, build parameters, services,
-stores and clients. The core takes these slices and built objects and
-never reads the settings; the CLI and the API call these.
+stores, the task queue and the LLM serving config. The core takes these slices and built objects and
+never reads the settings; the CLI, the API and the Celery task modules call these.
 
 Heavy imports (torch, langchain, Celery) happen inside the functions, so the CLI starts fast.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from matlas.errors import InvalidInput
@@ -22,9 +24,13 @@ if TYPE_CHECKING:
     from retrieval.encoder import MultiVectorEncoder
     from retrieval.encoder_cache import EncoderCache
     from retrieval.service import SearchService
+    from workers.llm_service import ServingConfig
+    from workers.queues import QueueName, TaskInfo, TaskQueue
+    from workers.rebuild import RebuildConfig
 
 __all__ = [
-    "build_params", "chat_service", "encoder", "encoder_cache", "ensure_default_index", "open_session_store", "search_service",
+    "build_params", "chat_service", "encoder", "encoder_cache", "ensure_default_index", "open_session_store",
+    "rebuild_config", "search_service", "serving_config", "submit_rebuild", "task_info", "task_queue",
 ]
 
 
@@ -78,6 +84,54 @@ def search_service(settings: Settings, *, allow_paths: bool = False) -> SearchSe
     from retrieval.service import SearchService
 
     return SearchService.from_settings(settings, allow_paths=allow_paths)
+
+
+def rebuild_config(settings: Settings) -> RebuildConfig:
+    """What index rebuilds need: the index root, a new index's encoder and parameters, locks, retention."""
+    from workers.rebuild import RebuildConfig
+
+    return RebuildConfig(indexes_dir=settings.indexes_dir, encoder_model=settings.encoder_model,
+                         build=build_params(settings), keep_versions=settings.rebuild_keep_versions,
+                         redis_url=settings.redis_url, lock_ttl_s=settings.rebuild_lock_ttl_s)
+
+
+def task_queue(settings: Settings) -> TaskQueue | None:
+    """The client of the Celery queues when a broker is configured (one per broker and result store), else None."""
+    return _task_queue(settings.broker_url, settings.redis_url) if settings.broker_url else None
+
+
+@functools.cache
+def _task_queue(broker_url: str, result_url: str | None) -> TaskQueue:
+    from workers.queues import TaskQueue
+
+    return TaskQueue(broker_url, result_url)
+
+
+def submit_rebuild(
+    settings: Settings, name: str, corpus: Path | None = None, *, queue: QueueName = "index",
+    load_encoder: Callable[[str], MultiVectorEncoder] | None = None,
+) -> TaskInfo:
+    """Rebuild index ``name``: queued on ``queue`` when a broker is set, else here and now (finished)."""
+    from workers import submit
+
+    return submit.submit_rebuild(rebuild_config(settings), task_queue(settings), name, corpus, queue=queue,
+                                 load_encoder=load_encoder or functools.partial(encoder, settings))
+
+
+def task_info(settings: Settings, task_id: str) -> TaskInfo:
+    """Where a submitted task stands."""
+    from workers import submit
+
+    return submit.task_info(task_queue(settings), task_id)
+
+
+def serving_config(settings: Settings) -> ServingConfig:
+    """The hosted LLM of this deployment: model, quantization, cache, device and the Redis of token streams."""
+    from workers.llm_service import ServingConfig
+
+    return ServingConfig(model=settings.llm_model, quantization=settings.llm_quantization,
+                         cache_dir=settings.home / "models", device=settings.device,
+                         streams_url=settings.redis_url or settings.broker_url)
 
 
 def open_session_store(settings: Settings) -> SessionStore:
