@@ -1,4 +1,4 @@
-"""``retrieval/crossmodal.py`` without HTTP: snapshot reading, structure parsing, fit and search
+"""``retrieval/crossmodal.py`` without HTTP: snapshot reading, fit and search
 (text vectors given, so no encoder is loaded; Hamming distances checked with numpy bit counts)."""
 
 import json
@@ -8,7 +8,7 @@ import pytest
 from pymatgen.core import Lattice, Structure
 
 from matlas.errors import InvalidInput
-from retrieval.crossmodal import CrossModalSearcher, fit_crossmodal, load_snapshot, parse_structure
+from retrieval.crossmodal import CrossModalSearcher, fit_crossmodal, load_snapshot
 from retrieval.hashing import RREH
 from retrieval.hashing.features import structure_features
 
@@ -58,22 +58,6 @@ def test_snapshot_pairs_texts_with_their_structures(snapshot):
 def test_a_folder_without_materials_is_refused(tmp_path):
     with pytest.raises(InvalidInput, match=r"no materials\.jsonl"):
         load_snapshot(tmp_path)
-
-
-def test_structures_parse_from_dict_cif_file_and_mp_id(snapshot, tmp_path):
-    folder, rows = snapshot
-    nacl = rows[0][2]
-    assert parse_structure(nacl.as_dict()) == nacl
-    assert parse_structure(nacl.to(fmt="cif")).composition.reduced_formula == "NaCl"
-    (tmp_path / "s.json").write_text(json.dumps(nacl.as_dict()))
-    assert parse_structure(str(tmp_path / "s.json")) == nacl
-    assert parse_structure("mp-20", folder).composition.reduced_formula == "Fe"
-    for spec, needle in [("mp-77", "not in the snapshot"), (str(tmp_path / "none.cif"), "does not exist"),
-                         ("not a structure", "not a readable structure")]:
-        with pytest.raises(InvalidInput, match=needle):
-            parse_structure(spec, folder)
-    with pytest.raises(InvalidInput, match="no MP snapshot configured"):
-        parse_structure("mp-20")
 
 
 def test_fit_then_search_from_a_structure_ranks_texts_by_hamming_distance(snapshot, tmp_path):
