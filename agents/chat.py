@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -33,6 +33,7 @@ from agents.facts import Facts, gather
 from agents.graph import SUPERVISOR_STEPS, SUPERVISOR_TAG, build_graph
 from agents.grounding import GroundingReport, check_grounding
 from agents.linker import link
+from agents.turns import ChatAnswer, ChatEvent, Turn, answer_of
 from matlas.errors import UpstreamError
 
 __all__ = ["ChatAgent", "ChatAnswer", "ChatConfig", "ChatEvent", "ChatTurn", "build_chat_agent"]
@@ -51,33 +52,7 @@ REPAIR_PROMPT = (
 )
 
 
-class ChatTurn(BaseModel):
-    """One message of the conversation history; assistant turns may carry what grounded them."""
-
-    role: Literal["user", "assistant"]
-    content: str
-    steps: list[dict[str, Any]] = Field(default_factory=list, description="The turn's tool steps (citable later).")
-    ungrounded: list[str] = Field(default_factory=list, description="Numbers of the answer no tool returned.")
-
-
-class ChatEvent(BaseModel):
-    """One streamed step: ``route``, ``tool_call``, ``tool_result``, ``token``, ``repair``, ``answer`` or ``error``."""
-
-    event: Literal["route", "tool_call", "tool_result", "token", "repair", "answer", "error"]
-    data: dict[str, Any]
-
-
-class ChatAnswer(BaseModel):
-    """The final answer of a turn with what grounds it."""
-
-    content: str
-    citations: list[str] = Field(description="MP ids and document ids in the answer that tools returned.")
-    ungrounded: list[str] = Field(description="Numbers in the answer that no tool of the turn returned.")
-    steps: list[dict[str, Any]] = Field(default_factory=list, description="route / tool_call / tool_result events.")
-    composed: bool = Field(False, description="Written from the tool results, not by the model (its drafts failed).")
-    repaired: bool = Field(False, description="The model's first draft failed the grounding check.")
-    facts: list[dict[str, Any]] = Field(
-        default_factory=list, description="The linked facts: value, unit, MP id, polymorph, source endpoint.")
+ChatTurn = Turn  # a message of the history: the stored turn model (agents.turns)
 
 
 class ChatConfig(BaseModel):
@@ -100,7 +75,7 @@ class ChatAgent:
         self.scrub = scrub
         self.config = config or ChatConfig()
 
-    def stream(self, history: list[ChatTurn], message: str) -> Iterator[ChatEvent]:
+    def stream(self, history: Sequence[Turn], message: str) -> Iterator[ChatEvent]:
         """Run one turn; the last event is ``answer`` (``ChatAnswer`` data) or ``error``."""
         steps: list[dict[str, Any]] = []
         try:
@@ -178,14 +153,9 @@ class ChatAgent:
                 final = payload
         yield "final", final
 
-    def ask(self, history: list[ChatTurn], message: str) -> ChatAnswer:
+    def ask(self, history: Sequence[Turn], message: str) -> ChatAnswer:
         """Run one turn to its answer; an agent failure raises ``UpstreamError``."""
-        for event in self.stream(history, message):
-            if event.event == "answer":
-                return ChatAnswer(**event.data)
-            if event.event == "error":
-                raise UpstreamError(event.data["detail"])
-        raise UpstreamError("the agent ended without an answer")
+        return answer_of(self.stream(history, message))
 
 
 def _messages(history: list[ChatTurn]) -> list[BaseMessage]:

@@ -21,8 +21,8 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 
 from agents.eval import expected_values, run_eval
 from agents.eval_generate import generate, read_records
-from matlas.agents_wiring import chat_agent, mp_client
 from matlas.settings import Settings
+from matlas.wiring import chat_agent, mp_client
 
 _FACT = re.compile(r"^- (?P<label>.+?) of (?P<formula>\S+) \[(?P<id>[^\]]+)\]: (?P<value>[^(]+?)(?: \(.*\))?$")
 _RECORD = re.compile(r"^- (?P<formula>\S+) \[(?P<id>[^\]]+)\]")

@@ -5,7 +5,7 @@ Factories: ``"BFlat"`` (exact, ``IndexBinaryFlat``, the default), ``"BHash<b>"``
 bits) and ``"BMultiHash<m>x<b>"`` (``IndexBinaryMultiHash``: ``m`` tables of ``b`` bits). Every
 index is wrapped in ``IndexBinaryIDMap2`` so search returns the caller's int64 ids. Hashed
 indexes refuse to build when a bucket holds more than ``max_bucket`` codes (their search degrades
-to a scan of the bucket). ``to_gpu`` moves a flat index to a GPU when faiss has one.
+to a scan of the bucket).
 
 This is the only module that calls ``faiss.write_index_binary`` / ``faiss.read_index_binary``.
 """
@@ -26,7 +26,7 @@ from index.versions import IndexRoot
 from matlas.errors import InvalidInput
 
 __all__ = ["BINARY_FACTORIES", "BinaryIndexManifest", "build_binary_index", "open_binary_version",
-           "publish_binary_version", "read_index_binary", "search_binary", "to_gpu", "write_index_binary"]
+           "publish_binary_version", "read_index_binary", "search_binary", "write_index_binary"]
 
 BINARY_FACTORIES = ("BFlat", "BHash<b>", "BMultiHash<m>x<b>")
 _HASH = re.compile(r"^BHash(\d+)$")
@@ -94,21 +94,6 @@ def search_binary(index: faiss.IndexBinary, queries: np.ndarray, k: int) -> tupl
     if k < 1:
         raise InvalidInput(f"k must be >= 1, got {k}")
     return index.search(_codes(queries, index.d), k)
-
-
-def to_gpu(index: faiss.IndexBinary) -> faiss.IndexBinary:
-    """A copy on GPU 0 of an id-mapped flat index when faiss has a GPU; otherwise ``index`` itself."""
-    if not hasattr(faiss, "GpuIndexBinaryFlat") or faiss.get_num_gpus() == 0:
-        return index
-    inner = faiss.downcast_IndexBinary(index.index)
-    if not isinstance(inner, faiss.IndexBinaryFlat):
-        return index
-    res = faiss.StandardGpuResources()
-    gpu = faiss.IndexBinaryIDMap2(faiss.GpuIndexBinaryFlat(res, index.d))
-    gpu.referenced_objects = [res]  # keep the GPU resources alive with the index
-    codes = faiss.vector_to_array(inner.xb).reshape(-1, inner.code_size)
-    gpu.add_with_ids(codes, faiss.vector_to_array(index.id_map))
-    return gpu
 
 
 def write_index_binary(index: faiss.IndexBinary, path: Path) -> None:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from index.faiss_index import build_faiss_index, read_index, write_index
 from index.manifest import EncoderInfo, IndexManifest
-from index.reader import IndexVersion
+from index.reader import open_index
 from index.stores import write_shard
 from index.versions import IndexRoot
 from matlas.errors import InvalidInput
@@ -110,7 +110,7 @@ def append_documents(
 ) -> IndexManifest:
     """Add ``docs`` to the serving version as a new version (no re-encoding of old documents)."""
     index_root = IndexRoot(root)
-    base = IndexVersion.open(index_root.current_path())
+    base = open_index(index_root)
     old = base.manifest
     old.encoder.check(EncoderInfo.of(encoder), old.name)
     old_docs = list(base.documents)  # read once: ids to check, texts for BM25

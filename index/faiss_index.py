@@ -60,12 +60,70 @@ def default_search_params(factory: str, candidates: int) -> str:
 
 
 def search_index(index: faiss.Index, queries: np.ndarray, k: int, params: str = "") -> tuple[np.ndarray, np.ndarray]:
-    """``(scores, ids)`` each ``(n, k)``; ids are ``-1`` where fewer than ``k`` exist."""
-    if params:
-        on_gpu = hasattr(faiss, "GpuIndex") and isinstance(index, faiss.GpuIndex)
-        space = faiss.GpuParameterSpace() if on_gpu else faiss.ParameterSpace()
-        space.set_index_parameters(index, params)
-    return index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    """``(scores, ids)`` each ``(n, k)``; ids are ``-1`` where fewer than ``k`` exist.
+
+    ``params`` (ParameterSpace syntax, ``"efSearch=450,nprobe=32"``) applies to this call only:
+    the shared index is never modified, so threads may search it with different parameters.
+    """
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    if not params:
+        return index.search(queries, k)
+    keep: list[faiss.SearchParameters] = []  # the tree of parameter objects, alive during the search
+    values = _parse_params(params)
+    search_params = _search_parameters(index, values, keep)
+    if values:
+        raise InvalidInput(f"search parameters {sorted(values)} do not apply to a {type(faiss.downcast_index(index)).__name__}")
+    return index.search(queries, k, params=search_params)
+
+
+def _parse_params(params: str) -> dict[str, float]:
+    values = {}
+    for item in filter(None, (p.strip() for p in params.split(","))):
+        name, _, value = item.partition("=")
+        try:
+            values[name.strip()] = float(value)
+        except ValueError:
+            raise InvalidInput(f"invalid search parameter {item!r} in {params!r}: use name=number") from None
+    return values
+
+
+def _take(values: dict[str, float], name: str, prefixes: tuple[str, ...]) -> float | None:
+    """Pop the first of ``prefix + name`` present in ``values``."""
+    for prefix in prefixes:
+        if prefix + name in values:
+            return values.pop(prefix + name)
+    return None
+
+
+def _search_parameters(
+    index: faiss.Index, values: dict[str, float], keep: list, prefixes: tuple[str, ...] = ("",)
+) -> faiss.SearchParameters | None:
+    """Per-call parameters for ``index`` and its sub-indexes, popping the names of ``values`` they use
+    (as ParameterSpace does: an IVF index passes ``quantizer_X`` and names it does not know to its quantizer)."""
+    index = faiss.downcast_index(index)
+    found: faiss.SearchParameters | None = None
+    if isinstance(index, faiss.IndexPreTransform):
+        inner = _search_parameters(index.index, values, keep, prefixes)
+        found = faiss.SearchParametersPreTransform(index_params=inner) if inner is not None else None
+    elif isinstance(index, faiss.IndexRefine):
+        k_factor = _take(values, "k_factor", prefixes)
+        base = _search_parameters(index.base_index, values, keep, prefixes)
+        if base is not None or k_factor is not None:
+            found = faiss.IndexRefineSearchParameters(base_index_params=base)
+            found.k_factor = index.k_factor if k_factor is None else k_factor
+    elif isinstance(index, faiss.IndexIVF) or (hasattr(faiss, "GpuIndexIVF") and isinstance(index, faiss.GpuIndexIVF)):
+        nprobe, max_codes = _take(values, "nprobe", prefixes), _take(values, "max_codes", prefixes)
+        quantizer = _search_parameters(index.quantizer, values, keep, ("quantizer_", "")) if prefixes == ("",) else None
+        if nprobe is not None or max_codes is not None or quantizer is not None:
+            found = faiss.SearchParametersIVF(nprobe=int(index.nprobe if nprobe is None else nprobe),
+                                              max_codes=int(index.max_codes if max_codes is None else max_codes))
+            if quantizer is not None:
+                found.quantizer_params = quantizer
+    elif isinstance(index, faiss.IndexHNSW) and (ef := _take(values, "efSearch", prefixes)) is not None:
+        found = faiss.SearchParametersHNSW(efSearch=int(ef))
+    if found is not None:
+        keep.append(found)
+    return found
 
 
 def write_index(index: faiss.Index, path: Path) -> None:

@@ -25,9 +25,11 @@ from pathlib import Path
 
 from matlas.errors import IndexNotFound, InvalidInput
 
-__all__ = ["IndexRoot"]
+__all__ = ["INDEX_NAME", "IndexRoot", "resolve_index"]
 
 _VERSION = re.compile(r"^v(\d{6})$")
+INDEX_NAME = r"[A-Za-z0-9_-]{1,64}"  # what a name under the index root may be
+_NAME = re.compile(INDEX_NAME)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -116,3 +118,20 @@ class IndexRoot:
     def _next_name(self) -> str:
         existing = [int(m.group(1)) for p in self.versions_dir.iterdir() if (m := _VERSION.match(p.name))]
         return f"v{max(existing, default=0) + 1:06d}"
+
+
+def resolve_index(
+    index: str | Path, indexes_dir: Path, *, allow_paths: bool = True, must_exist: bool = True
+) -> IndexRoot:
+    """An index given as a name under ``indexes_dir``, or (``allow_paths``) as a directory path."""
+    text = str(index)
+    if allow_paths and ("/" in text or Path(text).is_dir()):
+        root = IndexRoot(text)
+    elif _NAME.fullmatch(text):
+        root = IndexRoot(indexes_dir / text)
+    else:
+        raise InvalidInput(f"invalid index name {text[:80]!r}: use 1 to 64 letters, digits, '-' and '_'")
+    if must_exist and not root.exists():
+        where = f" at {root.path}" if allow_paths else ""
+        raise IndexNotFound(f"unknown index {text[:80]!r}: no index of that name has been built{where}")
+    return root

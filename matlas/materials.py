@@ -18,9 +18,9 @@ from agents.artifacts import ArtifactStore
 from agents.mp.client import api_key, open_rester
 from agents.tools._mp import parse_material_id
 from agents.tools.synthesis import recipe
-from matlas.agents_wiring import mp_client
 from matlas.errors import ArtifactNotFound, InvalidInput, MaterialNotFound
 from matlas.settings import Settings
+from matlas.wiring import mp_client
 
 __all__ = [
     "FORMATS", "PROPERTIES", "ExportFormat", "Material", "StructureFile", "artifact_file", "artifact_structure",

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     search_candidates: int = Field(
         300, ge=1, description="FDE candidates re-ranked by MaxSim (300: recall@10 0.96 of exact on SciFact)."
     )
+    maxsim_backend: Literal["auto", "cpu", "torch", "triton"] = Field(  # gpu.kernels.maxsim.BACKENDS
+        "auto", description="MaxSim re-rank backend: auto (Triton on CUDA, else cpu), cpu, torch, triton."
+    )
     hash_bits: int = Field(64, description="Code length of new cross-modal hash indexes (16, 32, 64, 128).")
     mp_snapshot: Path | None = Field(None, description="MP snapshot folder (materials.jsonl ...) for hashing and mp-ids.")
     host: str = "127.0.0.1"
@@ -50,7 +53,7 @@ class Settings(BaseSettings):
     mp_endpoint: str | None = Field(
         None, description="MP REST endpoint; default the live MP with a key, else the embedded snapshot server."
     )
-    llm_backend: Literal["auto", "openai", "hf", "scripted"] = Field(
+    llm_backend: Literal["auto", "openai", "hf"] = Field(
         "auto", description="auto: an OpenAI-compatible endpoint when llm_base_url or a key is set, else hf."
     )
     llm_model: str | None = Field(

@@ -9,20 +9,17 @@ is read from the serving version's manifest; asking for one kind by the name of 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from index.binary import BinaryIndexManifest
 from index.manifest import IndexManifest
-from index.versions import IndexRoot
+from index.versions import INDEX_NAME, IndexRoot, resolve_index
 from matlas.errors import IndexNotFound, InvalidInput
 
-__all__ = ["INDEX_KINDS", "INDEX_NAME", "IndexCatalog", "IndexEntry", "IndexKind", "resolve_index"]
+__all__ = ["INDEX_KINDS", "INDEX_NAME", "IndexCatalog", "IndexEntry", "IndexKind"]
 
-INDEX_NAME = r"[A-Za-z0-9_-]{1,64}"
-_NAME = re.compile(INDEX_NAME)
 
 IndexKind = Literal["muvera", "crossmodal"]
 INDEX_KINDS: tuple[IndexKind, ...] = ("muvera", "crossmodal")
@@ -41,23 +38,6 @@ class IndexEntry:
     @property
     def name(self) -> str:
         return self.root.name
-
-
-def resolve_index(
-    index: str | Path, indexes_dir: Path, *, allow_paths: bool = True, must_exist: bool = True
-) -> IndexRoot:
-    """An index given as a name under ``indexes_dir``, or (``allow_paths``) as a directory path."""
-    text = str(index)
-    if allow_paths and ("/" in text or Path(text).is_dir()):
-        root = IndexRoot(text)
-    elif _NAME.fullmatch(text):
-        root = IndexRoot(indexes_dir / text)
-    else:
-        raise InvalidInput(f"invalid index name {text[:80]!r}: use 1 to 64 letters, digits, '-' and '_'")
-    if must_exist and not root.exists():
-        where = f" at {root.path}" if allow_paths else ""
-        raise IndexNotFound(f"unknown index {text[:80]!r}: no index of that name has been built{where}")
-    return root
 
 
 def _kind_of(data: dict) -> IndexKind:

@@ -13,7 +13,9 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from matlas.errors import InvalidInput
 
-__all__ = ["Document", "Query", "chain_checksum", "load_corpus", "load_qrels", "load_queries"]
+__all__ = ["MATERIALS_INDEX", "Document", "Query", "bundled_corpus", "chain_checksum", "load_corpus", "load_qrels", "load_queries"]
+
+MATERIALS_INDEX = "materials"  # the index whose corpus, unless another is given, is the bundled one
 
 
 class _Record(BaseModel):
@@ -118,3 +120,15 @@ def chain_checksum(previous: str, docs: Iterable[Document]) -> str:
     for doc in docs:
         digest.update(doc.model_dump_json(by_alias=True).encode() + b"\n")
     return digest.hexdigest()
+
+
+def bundled_corpus(index_name: str) -> list[Document] | None:
+    """The corpus index ``index_name`` gets when none is given: the bundled materials corpus for
+    ``materials`` (built on the fly, ~430 documents), else None."""
+    if index_name != MATERIALS_INDEX:
+        return None
+    from retrieval.materials_corpus import (
+        materials_corpus,  # pymatgen loads only when this corpus is built
+    )
+
+    return materials_corpus()

@@ -13,7 +13,6 @@ import math
 import warnings
 from collections import Counter
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 from pymatgen.core import Composition, Element, PeriodicSite, Structure
@@ -21,7 +20,7 @@ from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from retrieval.corpus import Document
 
-__all__ = ["build_materials_corpus", "materials_corpus", "write_corpus"]
+__all__ = ["build_materials_corpus", "materials_corpus"]
 
 _PROTOTYPES = files("pymatgen.analysis") / "prototypes" / "aflow_prototypes.json.gz"
 _EXAMPLES = files("pymatgen.util") / "structures"
@@ -232,12 +231,3 @@ def build_materials_corpus() -> tuple[list[Document], int]:
 def materials_corpus() -> list[Document]:
     """Deterministic default corpus (~430 docs): prototype, example-structure and element texts."""
     return build_materials_corpus()[0]
-
-
-def write_corpus(path: Path) -> int:
-    """Write :func:`materials_corpus` to ``path`` as BEIR JSONL; returns the document count."""
-    docs = materials_corpus()
-    Path(path).write_text(
-        "".join(doc.model_dump_json(by_alias=True) + "\n" for doc in docs), encoding="utf-8"
-    )
-    return len(docs)

@@ -39,13 +39,14 @@ def maxsim_matrix(
 
 
 def maxsim_topk(
-    query: np.ndarray, documents: Sequence[np.ndarray], k: int, ids: np.ndarray | None = None
+    query: np.ndarray, documents: Sequence[np.ndarray], k: int, ids: np.ndarray | None = None,
+    *, backend: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` documents by MaxSim: ``(scores, ids)`` sorted by descending score.
 
     ``ids`` names the documents (default ``0..n-1``); ties keep the lower position first.
     """
-    scores = maxsim_scores(query, documents)
+    scores = maxsim_scores(query, documents, backend=backend)
     ids = np.arange(len(documents)) if ids is None else np.asarray(ids)
     k = min(k, len(scores))
     top = np.argsort(-scores, kind="stable")[:k]

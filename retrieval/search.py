@@ -22,7 +22,7 @@ from matlas.errors import InvalidInput
 from retrieval.encoder import MultiVectorEncoder
 from retrieval.fde import FixedDimensionalEncoder
 from retrieval.fusion import reciprocal_rank_fusion
-from retrieval.maxsim import maxsim_matrix, maxsim_scores
+from retrieval.maxsim import maxsim_matrix, maxsim_topk
 
 __all__ = ["MAX_K", "Hit", "SearchMode", "Searcher"]
 
@@ -46,13 +46,17 @@ class Hit(BaseModel):
 class Searcher:
     """Answers queries against one loaded index version with the encoder it was built with."""
 
-    def __init__(self, index: IndexVersion, encoder: MultiVectorEncoder | None, *, candidates: int = 300) -> None:
+    def __init__(
+        self, index: IndexVersion, encoder: MultiVectorEncoder | None, *, candidates: int = 300,
+        maxsim_backend: str | None = None,
+    ) -> None:
         built = index.manifest.encoder
         if encoder is not None:
             built.check(EncoderInfo.of(encoder), index.manifest.name)
         self.index = index
         self.encoder = encoder
         self.candidates = candidates
+        self.maxsim_backend = maxsim_backend  # gpu.kernels.maxsim backend of the exact re-rank; None: auto
         self.fde = FixedDimensionalEncoder(built.dim, index.manifest.fde)
 
     def search(
@@ -119,9 +123,7 @@ class Searcher:
         out = []
         for query, ids in zip(tokens, cand):
             ids = ids[ids >= 0]
-            scores = maxsim_scores(query, self.index.tokens.get(ids))
-            top = np.argsort(-scores, kind="stable")[:k]
-            out.append((scores[top], ids[top]))
+            out.append(maxsim_topk(query, self.index.tokens.get(ids), k, ids=ids, backend=self.maxsim_backend))
         return out
 
     def _dense(self, pooled: np.ndarray, k: int):
@@ -136,7 +138,7 @@ class Searcher:
             best_scores = np.zeros((len(batch), 0), np.float32)
             best_ids = np.zeros((len(batch), 0), np.int64)
             for ids, docs in self.index.tokens.iter_all(batch=256):
-                scores = np.concatenate([best_scores, maxsim_matrix(batch, docs)], axis=1)
+                scores = np.concatenate([best_scores, maxsim_matrix(batch, docs, backend=self.maxsim_backend)], axis=1)
                 pool = np.concatenate([best_ids, np.broadcast_to(ids, (len(batch), len(ids)))], axis=1)
                 top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
                 best_scores = np.take_along_axis(scores, top, axis=1)

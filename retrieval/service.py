@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
-from index.reader import IndexVersion
-from retrieval.catalog import IndexCatalog, IndexEntry, IndexKind, resolve_index
+from gpu.faiss_gpu import to_gpu
+from index.reader import open_index
+from retrieval.catalog import IndexCatalog, IndexEntry, IndexKind
 from retrieval.crossmodal import CrossModalHit, CrossModalSearcher
 from retrieval.encoder_cache import EncoderCache
 from retrieval.hashing.features import structure_vector
@@ -28,7 +29,7 @@ from retrieval.structures import structure_content
 if TYPE_CHECKING:
     from matlas.settings import Settings
 
-__all__ = ["CrossModalService", "SearchService", "resolve_index"]
+__all__ = ["CrossModalService", "SearchService"]
 
 T = TypeVar("T")
 
@@ -78,21 +79,23 @@ class SearchService(_ServingCache[Searcher]):
     kind: IndexKind = "muvera"
 
     def __init__(self, catalog: IndexCatalog | Path, encoders: EncoderCache | None = None, *,
-                 candidates: int = 300) -> None:
+                 candidates: int = 300, maxsim_backend: str | None = None) -> None:
         catalog = catalog if isinstance(catalog, IndexCatalog) else IndexCatalog(catalog)
         super().__init__(catalog, encoders or EncoderCache())
         self.candidates = candidates
+        self.maxsim_backend = maxsim_backend  # of the exact re-rank (gpu.kernels.maxsim); None: auto
 
     @classmethod
     def from_settings(cls, settings: Settings, *, allow_paths: bool = False) -> SearchService:
         """The service over ``settings.indexes_dir`` with the settings' device, batch size and candidates."""
         return cls(IndexCatalog(settings.indexes_dir, allow_paths=allow_paths),
                    EncoderCache(settings.encoder_options()),
-                   candidates=settings.search_candidates)
+                   candidates=settings.search_candidates, maxsim_backend=settings.maxsim_backend)
 
     def _open(self, entry: IndexEntry) -> Searcher:
-        loaded = IndexVersion.open(entry.root.versions_dir / entry.manifest.version)
-        return Searcher(loaded, self.encoders.get(loaded.manifest.encoder.model_id, loaded.manifest.encoder.backend), candidates=self.candidates)
+        loaded = open_index(entry.root, entry.manifest.version, place=to_gpu)  # GPU placement is the service's call
+        encoder = self.encoders.get(loaded.manifest.encoder.model_id, loaded.manifest.encoder.backend)
+        return Searcher(loaded, encoder, candidates=self.candidates, maxsim_backend=self.maxsim_backend)
 
     def _warm_one(self, searcher: Searcher) -> None:
         searcher.search("warm-up", k=1)

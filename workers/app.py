@@ -1,7 +1,9 @@
 """The Celery app of matlas: queues ``llm``, ``gpu`` and ``index`` on a Redis broker.
 
 Workers and beat use the module-level ``app`` (``celery -A workers.app worker -Q index``, or
-``matlas worker -Q index``), configured from the ``MATLAS_*`` environment. Delivery is
+``matlas worker -Q index``), configured from the ``MATLAS_*`` environment when first asked for
+(importing this module builds nothing). Only this module and the worker entry points
+(``index_tasks``, ``llm_tasks``) import Celery when imported; senders use ``workers.queues.TaskQueue``. Delivery is
 at-least-once: a task is acknowledged after it ran (``task_acks_late``), a worker takes one message
 at a time, a worker killed mid-task gives its message back, and the broker redelivers a message
 left unacknowledged for longer than the hard time limit. Tasks are therefore idempotent (a rebuild
@@ -10,6 +12,7 @@ publishes a new version and flips a pointer).
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
@@ -18,11 +21,11 @@ from kombu import Queue
 
 from matlas.errors import InvalidInput
 from matlas.settings import Settings
+from workers.queues import QUEUES, client_config
 from workers.schedule import beat_schedule
 
-__all__ = ["QUEUES", "MatlasCelery", "app", "celery_config", "consumes", "create_celery", "require_broker"]
+__all__ = ["MatlasCelery", "celery_config", "consumes", "create_celery", "default_app", "require_broker"]
 
-QUEUES = ("llm", "gpu", "index")
 TASK_MODULES = ("workers.index_tasks", "workers.llm_tasks")
 
 
@@ -37,13 +40,8 @@ class MatlasCelery(Celery):
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Celery configuration for ``settings``: routing, delivery guarantees, limits, serialization."""
     hard = settings.task_time_limit_s
-    return {
-        "broker_url": settings.broker_url,
-        "result_backend": settings.redis_url or settings.broker_url,
+    return client_config(settings.broker_url, settings.redis_url) | {
         "task_queues": [Queue(name) for name in QUEUES],
-        "task_default_queue": "index",
-        # gpu takes tasks sent there explicitly (a rebuild with queue="gpu" encodes on a GPU worker)
-        "task_routes": {"workers.index_tasks.*": {"queue": "index"}, "workers.llm_tasks.*": {"queue": "llm"}},
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
@@ -53,15 +51,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_soft_time_limit": 0.9 * hard,
         # unacknowledged messages come back after this; longer than any task may run
         "broker_transport_options": {"visibility_timeout": int(2 * hard), "socket_connect_timeout": 5},
-        "broker_connection_retry_on_startup": True,
-        "redis_socket_connect_timeout": 5,
         "result_expires": timedelta(days=1),
         "result_extended": True,
         "task_track_started": True,
-        "task_serializer": "json",
-        "result_serializer": "json",
-        "accept_content": ["json"],
-        "beat_schedule": beat_schedule(settings),
+        "beat_schedule": beat_schedule(settings.rebuild_indexes, settings.rebuild_every_s),
         "beat_schedule_filename": str(settings.home / "celerybeat-schedule"),
     }
 
@@ -85,4 +78,15 @@ def consumes(celery: Celery, *queues: str) -> bool:
     return bool(set(celery.amqp.queues.consume_from) & set(queues))
 
 
-app = create_celery(Settings())
+
+@functools.cache
+def default_app() -> MatlasCelery:
+    """The app of the workers and beat, configured from the environment (built once, on first use)."""
+    return create_celery(Settings())
+
+
+def __getattr__(name: str) -> Any:
+    """``workers.app.app`` (what ``celery -A workers.app`` and the task modules use) is built lazily."""
+    if name == "app":
+        return default_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,9 +15,11 @@ import redis
 from celery import Task
 from celery.signals import worker_process_init
 
+from matlas import wiring
 from retrieval.encoder_cache import EncoderCache
 from workers import rebuild
 from workers.app import app, consumes
+from workers.queues import GPU, INDEX
 
 __all__ = ["TRANSIENT", "encoders", "rebuild_index"]
 
@@ -27,12 +29,12 @@ TRANSIENT = (ConnectionError, TimeoutError, redis.ConnectionError, redis.Timeout
 @functools.cache
 def encoders() -> EncoderCache:
     """This process's encoders, each loaded once."""
-    return EncoderCache(app.settings.encoder_options())
+    return wiring.encoder_cache(app.settings)
 
 
 @worker_process_init.connect
 def _preload_encoder(**_: Any) -> None:
-    if consumes(app, "index", "gpu"):
+    if consumes(app, INDEX, GPU):
         encoders().get(app.settings.encoder_model)
 
 
@@ -40,7 +42,8 @@ def _preload_encoder(**_: Any) -> None:
 def rebuild_index(self: Task, name: str, corpus: str | None = None) -> dict[str, Any]:
     """Rebuild index ``name`` (from ``corpus``, a path the worker can read, if given); a ``RebuildReport``."""
     report = rebuild.rebuild_index(
-        app.settings, name, corpus=Path(corpus) if corpus else None, load_encoder=encoders().get,
+        wiring.rebuild_config(app.settings), name, corpus=Path(corpus) if corpus else None,
+        load_encoder=encoders().get,
         on_stage=lambda stage: self.update_state(state="PROGRESS", meta={"stage": stage}),
     )
     return report.model_dump(mode="json")

@@ -6,10 +6,10 @@ staging root ``NAME/.staging/NAME`` with the serving version's encoder and param
 (document counts; sanity queries must find their own document) and only then moves it into the
 index as the next version and flips ``CURRENT``. A rejected or crashed build leaves the serving
 version untouched; the staging root is wiped by the next rebuild. The newest
-``settings.rebuild_keep_versions`` versions are kept for ``matlas index rollback``.
+``config.keep_versions`` versions are kept for ``matlas index rollback``.
 
 The corpus is the one recorded in ``NAME/CORPUS`` (written by a rebuild given ``corpus``), else the
-bundled materials corpus for the index named ``materials``.
+bundled materials corpus for the index named ``materials`` (``retrieval.materials_corpus.bundled_corpus``).
 """
 
 from __future__ import annotations
@@ -25,28 +25,38 @@ from typing import Literal
 
 import numpy as np
 import redis
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from index.build import BuildParams, build_index
 from index.manifest import IndexManifest
 from index.reader import IndexVersion, open_index
-from index.versions import IndexRoot
+from index.versions import IndexRoot, resolve_index
 from matlas.errors import InvalidInput
-from matlas.settings import Settings
-from retrieval.corpus import Document, load_corpus
+from retrieval.corpus import MATERIALS_INDEX, Document, bundled_corpus, load_corpus
 from retrieval.encoder import MultiVectorEncoder
 from retrieval.search import Searcher
-from retrieval.service import resolve_index
 from workers.locks import file_lease, redis_lease
 
-__all__ = ["BUILTIN_CORPUS", "RebuildReport", "corpus_source", "rebuild_index", "rebuild_lock", "validate_version"]
+__all__ = ["RebuildConfig", "RebuildReport", "corpus_source", "rebuild_index", "rebuild_lock", "validate_version"]
 
 log = logging.getLogger(__name__)
 
-BUILTIN_CORPUS = "materials"  # the index whose corpus defaults to retrieval.materials_corpus
 _CORPUS_FILE = "CORPUS"
 _PROBES = 3  # documents queried with their own text to validate a build
 _PROBE_K = 3  # ... each must come back within this many hits
+
+
+class RebuildConfig(BaseModel):
+    """What rebuilds need to know (``matlas.wiring.rebuild_config`` makes it from the settings)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    indexes_dir: Path = Field(description="Directory of named indexes.")
+    encoder_model: str = Field(description="Encoder of an index built for the first time (later: the manifest's).")
+    build: BuildParams = Field(description="Build parameters of an index built for the first time.")
+    keep_versions: int = Field(5, ge=1, description="Newest versions kept for rollback.")
+    redis_url: str | None = Field(None, description="Redis of the rebuild locks; None: file locks.")
+    lock_ttl_s: float = Field(60.0, gt=0, description="TTL of a Redis lock, renewed while the rebuild runs.")
 
 
 class RebuildReport(BaseModel):
@@ -65,12 +75,12 @@ class RebuildReport(BaseModel):
     seconds: float = Field(0.0, description="Wall time of the rebuild.")
 
 
-def rebuild_lock(settings: Settings, name: str) -> contextlib.AbstractContextManager[bool]:
-    """The lock of index ``name``'s rebuilds: Redis when ``settings.redis_url`` is set, else a file."""
-    if settings.redis_url:
-        client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5)
-        return redis_lease(client, f"matlas:lock:rebuild:{name}", settings.rebuild_lock_ttl_s)
-    return file_lease(settings.indexes_dir / name / ".rebuild.lock")
+def rebuild_lock(config: RebuildConfig, name: str) -> contextlib.AbstractContextManager[bool]:
+    """The lock of index ``name``'s rebuilds: Redis when ``config.redis_url`` is set, else a file."""
+    if config.redis_url:
+        client = redis.Redis.from_url(config.redis_url, socket_connect_timeout=5)
+        return redis_lease(client, f"matlas:lock:rebuild:{name}", config.lock_ttl_s)
+    return file_lease(config.indexes_dir / name / ".rebuild.lock")
 
 
 def validate_version(version: IndexVersion, docs: Sequence[Document], encoder: MultiVectorEncoder) -> list[str]:
@@ -89,11 +99,11 @@ def validate_version(version: IndexVersion, docs: Sequence[Document], encoder: M
 
 
 def rebuild_index(
-    settings: Settings,
+    config: RebuildConfig,
     name: str,
     *,
+    load_encoder: Callable[[str], MultiVectorEncoder],
     corpus: Path | None = None,
-    load_encoder: Callable[[str], MultiVectorEncoder] | None = None,
     on_stage: Callable[[str], None] = lambda stage: None,
 ) -> RebuildReport:
     """Rebuild index ``name`` from its corpus (``corpus`` replaces the recorded one) and serve it if valid.
@@ -102,15 +112,15 @@ def rebuild_index(
     ``building``, ``validating`` and ``publishing``.
     """
     start = time.perf_counter()
-    root = resolve_index(name, settings.indexes_dir, allow_paths=False, must_exist=False)
-    with rebuild_lock(settings, root.name) as held:
+    root = resolve_index(name, config.indexes_dir, allow_paths=False, must_exist=False)
+    with rebuild_lock(config, root.name) as held:
         previous = root.current() if root.exists() else None
         if not held:
             log.info("rebuild of %s skipped: another rebuild holds its lock", root.name)
             return RebuildReport(index=root.name, status="skipped", version=previous, previous=previous)
         docs = _read_corpus(root, corpus)
-        model_id, params = _build_setup(root, settings)
-        encoder = (load_encoder or _encoder_loader(settings))(model_id)
+        model_id, params = _build_setup(root, config)
+        encoder = load_encoder(model_id)
         with _staging(root) as staging:
             on_stage("building")
             build_index(docs, staging.path, encoder, params, progress=False)
@@ -124,7 +134,7 @@ def rebuild_index(
             version = _adopt(staging.current_path(), root)
         if corpus is not None:
             _record_corpus(root, corpus)
-        removed = _prune(root, settings.rebuild_keep_versions)
+        removed = _prune(root, config.keep_versions)
     log.info("rebuild of %s published %s (%d documents)", root.name, version, len(docs))
     return RebuildReport(index=root.name, status="published", version=version, previous=previous,
                          documents=len(docs), removed=removed, seconds=time.perf_counter() - start)
@@ -135,7 +145,7 @@ def corpus_source(root: IndexRoot, corpus: Path | None = None) -> Path | None:
     recorded = root.path / _CORPUS_FILE
     if corpus is None and recorded.is_file():
         corpus = Path(recorded.read_text().strip())
-    if corpus is None and root.name != BUILTIN_CORPUS:
+    if corpus is None and root.name != MATERIALS_INDEX:
         raise InvalidInput(f"index {root.name!r} has no recorded corpus; rebuild it once with a corpus.jsonl path")
     if corpus is not None and not corpus.is_file():
         raise InvalidInput(f"corpus file not found: {corpus}")
@@ -144,11 +154,7 @@ def corpus_source(root: IndexRoot, corpus: Path | None = None) -> Path | None:
 
 def _read_corpus(root: IndexRoot, corpus: Path | None) -> list[Document]:
     source = corpus_source(root, corpus)
-    if source is not None:
-        return load_corpus(source)
-    from retrieval.materials_corpus import materials_corpus
-
-    return materials_corpus()
+    return load_corpus(source) if source is not None else bundled_corpus(root.name)
 
 
 def _record_corpus(root: IndexRoot, corpus: Path) -> None:
@@ -157,16 +163,12 @@ def _record_corpus(root: IndexRoot, corpus: Path) -> None:
     os.replace(tmp, root.path / _CORPUS_FILE)
 
 
-def _build_setup(root: IndexRoot, settings: Settings) -> tuple[str, BuildParams]:
-    """The serving version's encoder and build parameters (so queries keep working), else the settings'."""
+def _build_setup(root: IndexRoot, config: RebuildConfig) -> tuple[str, BuildParams]:
+    """The serving version's encoder and build parameters (so queries keep working), else the config's."""
     if not root.exists():
-        return settings.encoder_model, BuildParams(fde=settings.fde, factory=settings.index_factory)
+        return config.encoder_model, config.build
     m = IndexManifest.read(root.current_path())
     return m.encoder.model_id, BuildParams(fde=m.fde, factory=m.factory, dense=m.dense, bm25=m.bm25)
-
-
-def _encoder_loader(settings: Settings) -> Callable[[str], MultiVectorEncoder]:
-    return lambda model_id: MultiVectorEncoder(model_id, **settings.encoder_options().model_dump())
 
 
 @contextlib.contextmanager

@@ -1,24 +1,23 @@
-"""The beat schedule: every ``settings.rebuild_every_s`` seconds, rebuild each of ``settings.rebuild_indexes``."""
+"""The beat schedule: every ``every_s`` seconds, rebuild each of the configured indexes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from matlas.settings import Settings
+from workers.queues import REBUILD_TASK
 
 __all__ = ["REBUILD_TASK", "beat_schedule"]
 
-REBUILD_TASK = "workers.index_tasks.rebuild_index"
 
-
-def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+def beat_schedule(indexes: Sequence[str], every_s: float) -> dict[str, dict[str, Any]]:
     """Celery ``beat_schedule`` entries, one per index; a run not started within a period expires."""
     return {
         f"rebuild-{name}": {
             "task": REBUILD_TASK,
-            "schedule": settings.rebuild_every_s,
+            "schedule": every_s,
             "kwargs": {"name": name},
-            "options": {"expires": settings.rebuild_every_s},  # no backlog after a worker outage
+            "options": {"expires": every_s},  # no backlog after a worker outage
         }
-        for name in settings.rebuild_indexes
+        for name in indexes
     }

@@ -2,16 +2,16 @@
 
 Backends: ``cpu`` (``maxsim_cpu``), ``torch`` (``maxsim_padded``, the padded-matmul reference on
 the default torch device), ``triton`` (``maxsim_triton`` on CUDA, or on CPU under
-``TRITON_INTERPRET=1``) and ``auto``. The choice comes from the caller, else from the
-``MATLAS_MAXSIM_BACKEND`` environment variable, else ``auto``.
+``TRITON_INTERPRET=1``) and ``auto``. The choice comes from the caller (a deployment sets it
+with ``MATLAS_MAXSIM_BACKEND``, read by ``matlas.settings``), else ``auto``.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 import numpy as np
 import torch
@@ -21,19 +21,19 @@ from gpu.kernels.maxsim_cpu import maxsim_cpu
 from gpu.kernels.maxsim_torch import maxsim_padded
 from matlas.errors import InvalidInput
 
-__all__ = ["BACKENDS", "ENV_VAR", "maxsim_backend", "score_batch"]
+__all__ = ["BACKENDS", "Backend", "maxsim_backend", "score_batch"]
 
-BACKENDS = ("auto", "cpu", "torch", "triton")
-ENV_VAR = "MATLAS_MAXSIM_BACKEND"
+Backend = Literal["auto", "cpu", "torch", "triton"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
 
 
 def maxsim_backend(preference: str | None = None) -> str:
-    """The backend to run: ``preference``, else ``$MATLAS_MAXSIM_BACKEND``, else ``auto``, resolved.
+    """The backend to run: ``preference``, else ``auto``, resolved.
 
     >>> maxsim_backend("cpu")
     'cpu'
     """
-    choice = preference or os.environ.get(ENV_VAR) or "auto"
+    choice = preference or "auto"
     if choice not in BACKENDS:
         raise InvalidInput(f"unknown MaxSim backend {choice!r}; choose one of {list(BACKENDS)}")
     if choice == "auto":

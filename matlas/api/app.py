@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 import matlas
 from agents.sessions import ChatService
+from matlas import wiring
 from matlas.api.errors import install_error_handlers, responses
 from matlas.api.middleware import AllowedMethods, BodyLimit, StrictJSON
 from matlas.api.routes import chat, crossmodal, indexes, materials, openai, search, tasks
@@ -35,7 +36,7 @@ def create_app(
     child processes with a time bound, so that native code cannot take the server down.
     """
     settings = settings or Settings()
-    search_service = search_service or SearchService.from_settings(settings)
+    search_service = search_service or wiring.search_service(settings)
     featurise = IsolatedCalls(structure_vector, workers=STRUCTURE_WORKERS, timeout_s=STRUCTURE_TIMEOUT_S,
                               what="structure analysis")
 
@@ -54,7 +55,7 @@ def create_app(
                                              snapshot=settings.mp_snapshot, default_encoder=settings.encoder_model,
                                              featurise=featurise)
     app.state.structure_calls = featurise
-    app.state.chat = chat_service or ChatService(settings, search=search_service)
+    app.state.chat = chat_service or wiring.chat_service(settings, search=search_service)
     install_error_handlers(app, private=[p for p in (settings.home, settings.indexes_dir, settings.mp_snapshot,
                                                      settings.mp_db) if p is not None])
 

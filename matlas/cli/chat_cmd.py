@@ -94,9 +94,9 @@ def chat(
     as_json: bool = JsonOption,
 ) -> None:
     """Ask the Materials Project agents; answers cite MP ids and flag numbers no tool returned."""
-    from agents.sessions import ChatService
+    from matlas.wiring import chat_service
 
-    service = ChatService(settings_of(ctx))
+    service = chat_service(settings_of(ctx))
     if question is None:
         if as_json:
             raise InvalidInput("--json needs a question: matlas chat 'band gap of GaN?' --json")
@@ -159,7 +159,7 @@ def eval_agent(
     from agents.eval import DEFAULT_TASKS, expected_values, load_tasks, run_eval
     from agents.eval_generate import generate as generate_tasks
     from agents.eval_generate import read_records
-    from matlas.agents_wiring import chat_agent, mp_client
+    from matlas.wiring import chat_agent, mp_client
 
     settings = settings_of(ctx)
     if mp_db is not None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from matlas import wiring
 from matlas.cli._common import JsonOption, console, print_json, settings_of
 from matlas.errors import InvalidInput
 
@@ -15,7 +16,7 @@ IndexOption = typer.Option("crossmodal", "--index", help="Cross-modal index dire
 
 
 def _root(ctx: typer.Context, value: str) -> Path:
-    from retrieval.service import resolve_index
+    from index.versions import resolve_index
 
     return resolve_index(value, settings_of(ctx).indexes_dir, must_exist=False).path
 
@@ -38,7 +39,6 @@ def fit(
 ) -> None:
     """Learn hash functions from the snapshot's pairs and unpaired items; publish a new version."""
     from retrieval.crossmodal import MODALITIES, default_hasher, fit_crossmodal, load_snapshot
-    from retrieval.encoder import MultiVectorEncoder
     from retrieval.hashing import CMFH, LSH
 
     settings = settings_of(ctx)
@@ -56,8 +56,7 @@ def fit(
     except ValueError as err:
         raise InvalidInput(str(err)) from None
     data = load_snapshot(folder, max_structures=max_structures)
-    encoder = MultiVectorEncoder(settings.encoder_model, **settings.encoder_options().model_dump())
-    manifest = fit_crossmodal(data, _root(ctx, out), encoder, hasher=hasher, factory=factory)
+    manifest = fit_crossmodal(data, _root(ctx, out), wiring.encoder(settings), hasher=hasher, factory=factory)
     if as_json:
         print_json(manifest)
         return
@@ -82,7 +81,6 @@ def search(
     Texts are encoded with the encoder the index's manifest records, not the configured one.
     """
     from retrieval.crossmodal import CrossModalSearcher
-    from retrieval.encoder_cache import EncoderCache
     from retrieval.structures import parse_structure, read_structure_file
 
     if (text is None) == (structure is None):
@@ -94,8 +92,8 @@ def search(
         is_file = "\n" not in structure and Path(structure).is_file()
         query = read_structure_file(structure) if is_file else parse_structure(structure, _snapshot(ctx, snapshot))
     settings = settings_of(ctx)
-    encoders = EncoderCache(settings.encoder_options())
-    searcher = CrossModalSearcher(_root(ctx, index), encoders.get, default_encoder=settings.encoder_model)
+    searcher = CrossModalSearcher(_root(ctx, index), wiring.encoder_cache(settings).get,
+                                  default_encoder=settings.encoder_model)
     hits = searcher.search(text=text, structure=query, k=k)
     if as_json:
         print_json([h.model_dump() for h in hits])

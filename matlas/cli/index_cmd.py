@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from matlas import wiring
 from matlas.cli._common import JsonOption, console, print_json, settings_of
 from matlas.errors import InvalidInput
 
@@ -33,23 +34,17 @@ def build(
     as_json: bool = JsonOption,
 ) -> None:
     """Encode a corpus and publish it as a new index version (atomically)."""
-    from index.build import BuildParams, build_index
+    from index.build import build_index
+    from index.versions import resolve_index
     from retrieval.corpus import load_corpus
-    from retrieval.encoder import MultiVectorEncoder
-    from retrieval.service import resolve_index
 
     settings = settings_of(ctx)
-    overrides = {"num_repetitions": reps, "num_simhash_projections": ksim, "projection_dimension": dproj,
-                 "final_projection_dimension": final_dim, "seed": seed}
-    try:
-        fde = settings.fde.model_validate(settings.fde.model_dump() | {k: v for k, v in overrides.items() if v is not None})
-    except ValueError as err:
-        raise InvalidInput(f"invalid FDE parameters: {err.errors()[0]['msg']}") from None
+    fde = {"num_repetitions": reps, "num_simhash_projections": ksim, "projection_dimension": dproj,
+           "final_projection_dimension": final_dim, "seed": seed}
+    params = wiring.build_params(settings, factory=factory, fde=fde, dense=dense, bm25=bm25)
     docs = load_corpus(corpus)
-    encoder = MultiVectorEncoder(model or settings.encoder_model, **settings.encoder_options().model_dump())
-    params = BuildParams(fde=fde, factory=factory or settings.index_factory, dense=dense, bm25=bm25)
     root = resolve_index(out, settings.indexes_dir, must_exist=False)
-    manifest = build_index(docs, root.path, encoder, params, progress=not as_json)
+    manifest = build_index(docs, root.path, wiring.encoder(settings, model), params, progress=not as_json)
     _report(manifest, as_json)
 
 
@@ -58,14 +53,13 @@ def append(ctx: typer.Context, index: str = IndexOption, corpus: Path = CorpusOp
     """Add documents to an index as a new version, without re-encoding the old ones."""
     from index.build import append_documents
     from index.manifest import IndexManifest
+    from index.versions import resolve_index
     from retrieval.corpus import load_corpus
-    from retrieval.encoder_cache import EncoderCache
-    from retrieval.service import resolve_index
 
     settings = settings_of(ctx)
     root = resolve_index(index, settings.indexes_dir)
     built = IndexManifest.read(root.current_path()).encoder
-    encoder = EncoderCache(settings.encoder_options()).get(built.model_id, built.backend)
+    encoder = wiring.encoder(settings, built.model_id, backend=built.backend)
     _report(append_documents(load_corpus(corpus), root.path, encoder, progress=not as_json), as_json)
 
 
@@ -73,7 +67,7 @@ def append(ctx: typer.Context, index: str = IndexOption, corpus: Path = CorpusOp
 def info(ctx: typer.Context, index: str = IndexOption, as_json: bool = JsonOption) -> None:
     """Show the serving manifest and the versions of an index."""
     from index.manifest import IndexManifest
-    from retrieval.service import resolve_index
+    from index.versions import resolve_index
 
     root = resolve_index(index, settings_of(ctx).indexes_dir)
     manifest = IndexManifest.read(root.current_path())
@@ -113,7 +107,7 @@ def rollback(
 ) -> None:
     """Serve an earlier version again (the pointer flips atomically; no data is deleted)."""
     from index.manifest import IndexManifest
-    from retrieval.service import resolve_index
+    from index.versions import resolve_index
 
     root = resolve_index(index, settings_of(ctx).indexes_dir)
     versions, current = root.versions(), root.current()

@@ -16,9 +16,9 @@ IndexOption = typer.Option(..., "--index", help="Index directory, or a name unde
 
 
 def _service(ctx: typer.Context):
-    from retrieval.service import SearchService
+    from matlas import wiring
 
-    return SearchService.from_settings(settings_of(ctx), allow_paths=True)
+    return wiring.search_service(settings_of(ctx), allow_paths=True)
 
 
 def search(

@@ -4,24 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from matlas import wiring
 from matlas.cli._common import console, settings_of
-
-
-def ensure_default_index(settings) -> None:
-    """Build the bundled materials corpus as the default index if no index of that name exists."""
-    from index.build import BuildParams, build_index
-    from index.versions import IndexRoot
-    from retrieval.encoder import MultiVectorEncoder
-    from retrieval.materials_corpus import materials_corpus
-
-    root = IndexRoot(settings.indexes_dir / settings.default_index)
-    if root.exists() or settings.default_index != "materials":
-        return
-    console.print(f"building the default materials index at {root.path} (first start only) ...")
-    docs = materials_corpus()
-    encoder = MultiVectorEncoder(settings.encoder_model, **settings.encoder_options().model_dump())
-    manifest = build_index(docs, root.path, encoder, BuildParams(fde=settings.fde, factory=settings.index_factory))
-    console.print(f"built {manifest.name} {manifest.version}: {manifest.documents} documents")
 
 
 def serve(
@@ -39,8 +23,8 @@ def serve(
     from matlas.api.app import create_app, warm_up
 
     settings = settings_of(ctx)
-    if build_default:
-        ensure_default_index(settings)
+    if build_default and (built := wiring.ensure_default_index(settings, announce=console.print, progress=True)):
+        console.print(f"built {built.name} {built.version}: {built.documents} documents")
     host, port = host or settings.host, port or settings.port
     app = create_app(settings)
     if warm:

@@ -10,23 +10,18 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from matlas import wiring
 from matlas.cli._common import JsonOption, console, print_json, settings_of
+from workers.queues import QUEUES, REBUILD_QUEUES
 
 if TYPE_CHECKING:
-    from workers.submit import TaskInfo
+    from workers.queues import TaskInfo
 
 tasks_app = typer.Typer(help="Submit tasks to the workers and follow them.", no_args_is_help=True)
 
 
-class QueueName(str, Enum):
-    llm = "llm"
-    gpu = "gpu"
-    index = "index"
-
-
-class RebuildQueue(str, Enum):
-    index = "index"
-    gpu = "gpu"
+QueueName = Enum("QueueName", {name: name for name in QUEUES}, type=str)
+RebuildQueue = Enum("RebuildQueue", {name: name for name in REBUILD_QUEUES}, type=str)
 
 
 class LogLevel(str, Enum):
@@ -74,28 +69,24 @@ def rebuild(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Index name under the index root."),
     corpus: Path | None = typer.Option(None, help="corpus.jsonl to rebuild from (recorded for later rebuilds)."),
-    queue: RebuildQueue = typer.Option(RebuildQueue.index, help="index, or gpu to encode on a GPU worker."),
+    queue: RebuildQueue = typer.Option(REBUILD_QUEUES[0], help="index, or gpu to encode on a GPU worker."),
     wait: float = typer.Option(0.0, min=0, help="Seconds to wait for a queued rebuild to finish."),
     as_json: bool = JsonOption,
 ) -> None:
     """Rebuild an index from its corpus: queued when a broker is set, else here and now."""
-    from workers.submit import submit_rebuild, task_info
-
     settings = settings_of(ctx)
-    info = submit_rebuild(settings, name, corpus, queue=queue.value)
+    info = wiring.submit_rebuild(settings, name, corpus, queue=queue.value)
     deadline = time.monotonic() + wait
     while info.state not in ("SUCCESS", "FAILURE") and time.monotonic() < deadline:
         time.sleep(0.5)
-        info = task_info(settings, info.id)
+        info = wiring.task_info(settings, info.id)
     _show(info, as_json)
 
 
 @tasks_app.command("status")
 def status(ctx: typer.Context, task_id: str = typer.Argument(..., help="Task id."), as_json: bool = JsonOption) -> None:
     """Where a submitted task stands."""
-    from workers.submit import task_info
-
-    _show(task_info(settings_of(ctx), task_id), as_json)
+    _show(wiring.task_info(settings_of(ctx), task_id), as_json)
 
 
 def _show(info: TaskInfo, as_json: bool) -> None:

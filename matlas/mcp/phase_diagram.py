@@ -14,9 +14,9 @@ from pymatgen.analysis.phase_diagram import PDEntry, PhaseDiagram
 from pymatgen.core import Composition, Element
 
 from agents.tools._common import rounded
-from matlas.agents_wiring import mp_client
 from matlas.errors import InvalidInput
 from matlas.settings import Settings
+from matlas.wiring import mp_client
 
 __all__ = ["MAX_ELEMENTS", "phase_diagram"]
 

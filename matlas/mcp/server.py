@@ -23,7 +23,7 @@ import matlas
 from agents.artifacts import ArtifactStore
 from agents.sessions import ChatService
 from agents.tools import expert_tools
-from matlas.agents_wiring import mp_client
+from matlas import wiring
 from matlas.errors import InvalidInput
 from matlas.materials import ExportFormat, Material, artifact_file, get_material, material_file
 from matlas.mcp.phase_diagram import phase_diagram
@@ -72,9 +72,9 @@ def build_server(settings: Settings, *, search: SearchService | None = None,
     search = search or SearchService.from_settings(settings)
     crossmodal = crossmodal or CrossModalService(search.catalog, search.encoders, snapshot=settings.mp_snapshot,
                                                  default_encoder=settings.encoder_model)
-    chat = chat or ChatService(settings, search=search)
+    chat = chat or wiring.chat_service(settings, search=search)
     artifacts = ArtifactStore(settings.home / "artifacts" / MCP_SESSION)
-    typed = expert_tools(mp_client(settings), artifacts, search=search, default_index=settings.default_index)
+    typed = expert_tools(wiring.mp_client(settings), artifacts, search=search, default_index=settings.default_index)
     tools = [to_fastmcp(_raising(t)) for name in MCP_ONLY_EXPERTS for t in typed[name]]
     server = FastMCP("matlas", instructions=INSTRUCTIONS, tools=tools, host=settings.host, log_level="WARNING",
                      stateless_http=stateless_http, streamable_http_path="/mcp")
@@ -143,7 +143,7 @@ def build_server(settings: Settings, *, search: SearchService | None = None,
         """Find materials by formula, chemical system or keywords; returns ids and short texts (then `fetch`)."""
         criteria = _formula_or_chemsys(query)
         if criteria:
-            docs = mp_client(settings).search("summary", limit=50, fields=["material_id"], **criteria)
+            docs = wiring.mp_client(settings).search("summary", limit=50, fields=["material_id"], **criteria)
             return {"results": [_result(get_material(settings, d["material_id"])) for d in docs[:50]]}
         hits = search.searcher(settings.default_index).search(" ".join(query.split(",")), 10, mode="hybrid")
         return {"results": [{"id": h.id, "title": h.title, "text": h.text[:500]} for h in hits]}
@@ -175,7 +175,7 @@ def build_server(settings: Settings, *, search: SearchService | None = None,
         ids: list[str] = []
         for idx in idxs:
             if (criteria := _formula_or_chemsys(idx)) and not idx.lower().startswith(("mp-", "mvc-")):
-                docs = mp_client(settings).search("summary", limit=50, fields=["material_id", "energy_above_hull"], **criteria)
+                docs = wiring.mp_client(settings).search("summary", limit=50, fields=["material_id", "energy_above_hull"], **criteria)
                 if not docs:
                     raise InvalidInput(f"no material matches {idx!r}")
                 docs.sort(key=lambda d: d.get("energy_above_hull") or 0.0)

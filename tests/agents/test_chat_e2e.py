@@ -13,8 +13,8 @@ import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 
 from agents.chat import ChatConfig
-from agents.llm import ScriptedChatModel
-from matlas.agents_wiring import chat_agent
+from matlas.wiring import chat_agent
+from tests._support.scripted_chat import ScriptedChatModel
 
 SAMPLE = {
     doc["material_id"]: doc

@@ -18,9 +18,9 @@ from agents.eval import (
     score_task,
     summarize,
 )
-from agents.llm import ScriptedChatModel
-from matlas.agents_wiring import chat_agent, mp_client
 from matlas.errors import InvalidInput
+from matlas.wiring import chat_agent, mp_client
+from tests._support.scripted_chat import ScriptedChatModel
 
 SNAPSHOT = DEFAULT_TASKS.parents[1] / "mp" / "data" / "materials.jsonl"
 

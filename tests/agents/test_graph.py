@@ -10,9 +10,9 @@ from langchain_core.tools import tool
 
 from agents.chat import ChatAgent, ChatTurn
 from agents.graph import EXPERT_STEPS, build_graph
-from agents.llm import ScriptedChatModel
 from matlas.errors import InvalidInput, UpstreamError
 from matlas.settings import Settings, scrub
+from tests._support.scripted_chat import ScriptedChatModel
 
 GAN = {"material_id": "mp-804", "formula_pretty": "GaN", "formation_energy_per_atom": -0.6446}
 

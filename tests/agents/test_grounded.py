@@ -16,8 +16,8 @@ from pymatgen.core import Element, Structure
 
 from agents.chat import ChatTurn
 from agents.grounding import states_value
-from agents.llm import ScriptedChatModel
-from matlas.agents_wiring import chat_agent
+from matlas.wiring import chat_agent
+from tests._support.scripted_chat import ScriptedChatModel
 
 SAMPLE = {d["material_id"]: d for d in map(
     json.loads, resources.files("agents.mp.data").joinpath("materials.jsonl").read_text().splitlines())}

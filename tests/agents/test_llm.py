@@ -11,13 +11,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import tool
+from pydantic import ValidationError
 
 from agents.chat import ChatAgent
 from agents.graph import build_graph
 from agents.llm import HFChatModel, chat_model
-from matlas.agents_wiring import llm_config
 from matlas.errors import InvalidInput, Unavailable
 from matlas.settings import Settings, scrub
+from matlas.wiring import llm_config
 from tests._support.http_server import serving
 
 
@@ -89,8 +90,8 @@ def test_backend_choice_from_settings():
     assert type(chat_model(llm_config(Settings(llm_base_url="http://127.0.0.1:9/v1")))).__name__ == "ChatOpenAI"
     with pytest.raises(Unavailable, match="needs MATLAS_LLM_BASE_URL or OPENAI_API_KEY"):
         chat_model(llm_config(Settings(llm_backend="openai", _env_file=None)))
-    with pytest.raises(Unavailable, match="scripted backend is for tests"):
-        chat_model(llm_config(Settings(llm_backend="scripted")))
+    with pytest.raises(ValidationError, match="llm_backend"):  # the scripted model lives in tests/_support
+        Settings(llm_backend="scripted")
     secret = Settings(llm_api_key="sk-never-shown")
     assert "sk-never-shown" not in repr(chat_model(llm_config(secret)))
 

@@ -9,9 +9,10 @@ from contextlib import closing
 
 import pytest
 
-from agents.sessions import RedisSessionStore, SqliteSessionStore, Turn, open_session_store
+from agents.sessions import RedisSessionStore, SqliteSessionStore, Turn
 from matlas.errors import InvalidInput, SessionNotFound, UpstreamError
 from matlas.settings import Settings
+from matlas.wiring import open_session_store
 from tests._support.redis_server import free_port
 
 

@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from langchain_core.messages import AIMessage
 
-from agents.llm import ScriptedChatModel
-from agents.sessions import ChatService
 from matlas.api import create_app
 from matlas.api.routes.chat import MAX_MESSAGE_CHARS
 from matlas.settings import Settings
+from matlas.wiring import chat_service
+from tests._support.scripted_chat import ScriptedChatModel
 
 SI_ANSWER = "Silicon (mp-149) has a band gap of 0.61 eV."
 
@@ -43,7 +43,7 @@ def settings(tmp_path, mp_db) -> Settings:
 
 def client_for(settings: Settings, steps: list) -> tuple[TestClient, ScriptedChatModel]:
     model = ScriptedChatModel(steps=steps)
-    return TestClient(create_app(settings, chat_service=ChatService(settings, llm=model))), model
+    return TestClient(create_app(settings, chat_service=chat_service(settings, llm=model))), model
 
 
 def sse_events(text: str) -> list[tuple[str, dict]]:

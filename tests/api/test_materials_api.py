@@ -14,9 +14,9 @@ from pymatgen.io.vasp import Poscar
 
 from agents.artifacts import ArtifactStore
 from agents.tools.structure import structure_tools
-from matlas.agents_wiring import mp_client
 from matlas.api import create_app
 from matlas.settings import Settings
+from matlas.wiring import mp_client
 
 
 @pytest.fixture(scope="module")

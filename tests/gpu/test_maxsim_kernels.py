@@ -11,13 +11,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import pytest
 import torch
+from pydantic import ValidationError
 
-from gpu.kernels import maxsim_backend, maxsim_cpu, maxsim_padded, score_batch
+from gpu.kernels import BACKENDS, maxsim_backend, maxsim_cpu, maxsim_padded, score_batch
 from matlas.errors import InvalidInput
+from matlas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -72,12 +75,15 @@ def test_cpu_path_reads_read_only_float16_views():
 
 
 def test_backend_choice_env_override_and_errors(monkeypatch):
-    monkeypatch.setenv("MATLAS_MAXSIM_BACKEND", "torch")
-    assert maxsim_backend() == "torch"
+    monkeypatch.setenv("MATLAS_MAXSIM_BACKEND", "torch")  # read once, by the settings (issue 13.1)
+    assert maxsim_backend(Settings().maxsim_backend) == "torch"
     assert maxsim_backend("cpu") == "cpu"
+    assert get_args(Settings.model_fields["maxsim_backend"].annotation) == BACKENDS
     monkeypatch.setenv("MATLAS_MAXSIM_BACKEND", "gpu")
+    with pytest.raises(ValidationError, match=r"'auto', 'cpu', 'torch' or 'triton'"):
+        Settings()
     with pytest.raises(InvalidInput, match=r"'gpu'.*'auto', 'cpu', 'torch', 'triton'"):
-        maxsim_backend()
+        maxsim_backend("gpu")
     monkeypatch.delenv("MATLAS_MAXSIM_BACKEND")
     assert maxsim_backend() == ("triton" if torch.cuda.is_available() else "cpu")
 

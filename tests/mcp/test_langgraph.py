@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langchain_mcp_adapters.client import MultiServerMCPClient
 from langgraph.prebuilt import create_react_agent
 
-from agents.llm import ScriptedChatModel
+from tests._support.scripted_chat import ScriptedChatModel
 
 pytestmark = pytest.mark.slow
 

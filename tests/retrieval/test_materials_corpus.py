@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from retrieval.corpus import Document, load_corpus
-from retrieval.materials_corpus import build_materials_corpus, write_corpus
+from retrieval.materials_corpus import build_materials_corpus
+from tests._support.corpora import write_corpus
 
 
 @pytest.fixture(scope="module")

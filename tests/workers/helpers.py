@@ -74,7 +74,7 @@ def _finished(info) -> bool:
 
 def wait_for_task(settings, task_id: str, until=_finished, timeout_s: float = 120):
     """Poll ``task_info`` until ``until(info)``; the last ``TaskInfo``."""
-    from workers.submit import task_info
+    from matlas.wiring import task_info
 
     deadline = time.monotonic() + timeout_s
     while not until(info := task_info(settings, task_id)):

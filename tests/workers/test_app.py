@@ -24,7 +24,7 @@ def test_tasks_are_registered_and_routed_to_their_queue(task, queue):
 
 
 def test_beat_rebuilds_each_configured_index_every_period():
-    schedule = beat_schedule(Settings(rebuild_indexes=["materials", "scifact"], rebuild_every_s=900))
+    schedule = beat_schedule(["materials", "scifact"], 900)
     assert {e["kwargs"]["name"]: (e["task"], e["schedule"]) for e in schedule.values()} == {
         "materials": (REBUILD_TASK, 900), "scifact": (REBUILD_TASK, 900)}
     assert all(e["options"]["expires"] <= 900 for e in schedule.values())  # no pile-up behind a dead worker

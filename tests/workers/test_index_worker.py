@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from index.versions import IndexRoot
 from matlas.api import create_app
 from matlas.settings import Settings
+from matlas.wiring import rebuild_config, submit_rebuild, task_info
 from retrieval.service import SearchService
 from tests.workers.helpers import holding_publish, wait_for_task
 from workers.rebuild import rebuild_index
-from workers.submit import submit_rebuild, task_info
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +68,7 @@ def test_a_second_rebuild_while_one_runs_is_skipped(index_worker, settings, new_
         submitted = submit_rebuild(settings, "busy", grown_corpus)
         wait_for_task(settings, submitted.id, lambda info: info.stage == "publishing")
         # another machine (this process) tries the same index meanwhile
-        elsewhere = rebuild_index(settings, "busy", corpus=grown_corpus, load_encoder=lambda _: encoder)
+        elsewhere = rebuild_index(rebuild_config(settings), "busy", corpus=grown_corpus, load_encoder=lambda _: encoder)
         assert (elsewhere.status, elsewhere.version) == ("skipped", "v000001")
     done = wait_for_task(settings, submitted.id)
     assert (done.result["status"], done.result["version"]) == ("published", "v000002")
@@ -97,7 +97,7 @@ def test_a_worker_killed_mid_rebuild_changes_nothing_served(
         assert time.monotonic() - start < 4, "the lock of the killed worker did not expire"
         time.sleep(0.05)
 
-    report = rebuild_index(settings, "crash", corpus=grown_corpus, load_encoder=lambda _: encoder)
+    report = rebuild_index(rebuild_config(settings), "crash", corpus=grown_corpus, load_encoder=lambda _: encoder)
     assert (report.status, report.version) == ("published", "v000002")
     assert service.searcher("crash").search(PEROVSKITE, 1)[0].id == "mapbi3"
     assert not (root.path / ".staging").exists()  # the dead build's leftovers are gone
@@ -108,7 +108,7 @@ def test_a_redis_outage_keeps_search_up_refuses_tasks_and_loses_no_queued_work(
 ):
     index_worker.stop()  # work queued while no worker runs must wait in Redis
     new_index("outage")
-    rebuild_index(settings, "outage", corpus=grown_corpus, load_encoder=lambda _: encoder)  # records its corpus
+    rebuild_index(rebuild_config(settings), "outage", corpus=grown_corpus, load_encoder=lambda _: encoder)  # records its corpus
     queued = submit_rebuild(settings, "outage")
     client = redis.Redis.from_url(broker_url)
     assert client.llen("index") == 1

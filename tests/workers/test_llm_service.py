@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from matlas.settings import Settings
+from matlas.wiring import serving_config
 from workers import llm_service
 from workers.llm_service import GenerationRequest, ModelNotFound
 
@@ -21,7 +22,7 @@ def _request(settings: Settings, **kw) -> GenerationRequest:
 
 
 def test_models_load_once_per_process_and_quantization(settings):
-    assert llm_service.warm_up(settings) == [settings.llm_model]
+    assert llm_service.warm_up(serving_config(settings)) == [settings.llm_model]
     plain = llm_service.get_model(settings.llm_model)
     assert plain is llm_service.get_model(settings.llm_model) and plain.quantization == "none"
     int8 = llm_service.get_model(settings.llm_model, quantization="int8")
@@ -30,12 +31,12 @@ def test_models_load_once_per_process_and_quantization(settings):
 
 
 def test_served_models_default_to_bundled_smollm2():
-    assert llm_service.served_models(Settings(llm_model=None)) == [llm_service.DEFAULT_MODEL]
+    assert llm_service.served_models(serving_config(Settings(llm_model=None))) == [llm_service.DEFAULT_MODEL]
 
 
 def test_events_equal_the_models_own_completion(settings):
     request = _request(settings, temperature=1.0, seed=7)
-    events = list(llm_service.generate(request, settings))
+    events = list(llm_service.generate(request, serving_config(settings)))
     assert [e.kind for e in events] == ["delta"] * (len(events) - 1) + ["end"]
     assert all(e.text for e in events[:-1])
     done = llm_service.complete(iter(events))
@@ -45,19 +46,19 @@ def test_events_equal_the_models_own_completion(settings):
 
 
 def test_max_tokens_ends_with_length(settings):
-    done = llm_service.complete(llm_service.generate(_request(settings, max_tokens=3, temperature=1.0, seed=1), settings))
+    done = llm_service.complete(llm_service.generate(_request(settings, max_tokens=3, temperature=1.0, seed=1), serving_config(settings)))
     assert (done.completion_tokens, done.finish_reason) == (3, "length")
 
 
 def test_stop_string_cuts_the_text(settings):
-    full = llm_service.complete(llm_service.generate(_request(settings, temperature=1.0, seed=3), settings))
+    full = llm_service.complete(llm_service.generate(_request(settings, temperature=1.0, seed=3), serving_config(settings)))
     stop = full.text[len(full.text) // 2:][:2]
     assert stop, f"need a longer sample than {full.text!r}"
-    done = llm_service.complete(llm_service.generate(_request(settings, temperature=1.0, seed=3, stop=[stop]), settings))
+    done = llm_service.complete(llm_service.generate(_request(settings, temperature=1.0, seed=3, stop=[stop]), serving_config(settings)))
     assert done.text == full.text[:full.text.find(stop)]
     assert done.finish_reason == "stop"
 
 
 def test_unknown_model_raises_before_generating(settings):
     with pytest.raises(ModelNotFound, match="'nope' is not served"):
-        llm_service.generate(GenerationRequest(model="nope", messages=CHAT, max_tokens=4), settings)
+        llm_service.generate(GenerationRequest(model="nope", messages=CHAT, max_tokens=4), serving_config(settings))

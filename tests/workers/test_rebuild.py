@@ -6,6 +6,7 @@ from index.reader import open_index
 from index.versions import IndexRoot
 from matlas.errors import InvalidInput
 from matlas.settings import Settings
+from matlas.wiring import rebuild_config
 from retrieval.service import SearchService
 from tests.workers.helpers import write_corpus
 from workers.rebuild import rebuild_index, rebuild_lock, validate_version
@@ -30,7 +31,7 @@ def test_rebuild_publishes_what_a_live_service_serves(settings, same_encoder, en
     assert service.searcher("mini").index.manifest.version == "v000001"
     stages = []
 
-    report = rebuild_index(settings, "mini", corpus=grown_corpus, load_encoder=same_encoder, on_stage=stages.append)
+    report = rebuild_index(rebuild_config(settings), "mini", corpus=grown_corpus, load_encoder=same_encoder, on_stage=stages.append)
 
     assert (report.status, report.previous, report.version) == ("published", "v000001", "v000002")
     assert report.documents == len(docs) + 1 and report.problems == []
@@ -42,10 +43,10 @@ def test_rebuild_publishes_what_a_live_service_serves(settings, same_encoder, en
 
 
 def test_recorded_corpus_is_reread_and_old_versions_pruned(settings, same_encoder, grown_corpus, index_copy):
-    rebuild_index(settings, "mini", corpus=grown_corpus, load_encoder=same_encoder)
+    rebuild_index(rebuild_config(settings), "mini", corpus=grown_corpus, load_encoder=same_encoder)
     grown_corpus.write_text(grown_corpus.read_text().replace("hybrid halide perovskite", "lead halide perovskite"))
 
-    again = rebuild_index(settings, "mini", load_encoder=same_encoder)  # no corpus: the recorded one
+    again = rebuild_index(rebuild_config(settings), "mini", load_encoder=same_encoder)  # no corpus: the recorded one
 
     assert (again.status, again.version, again.removed) == ("published", "v000003", ["v000001"])
     assert IndexRoot(index_copy).versions() == ["v000002", "v000003"]
@@ -59,7 +60,7 @@ def test_build_the_encoder_cannot_tell_apart_is_rejected(settings, same_encoder,
     corpus = write_corpus(tmp_path / "blurred.jsonl",
                           [{"_id": f"d{i}", "title": "", "text": f"{prefix} variant {i}"} for i in range(12)])
 
-    report = rebuild_index(settings, "mini", corpus=corpus, load_encoder=same_encoder)
+    report = rebuild_index(rebuild_config(settings), "mini", corpus=corpus, load_encoder=same_encoder)
 
     assert (report.status, report.version) == ("rejected", "v000001")
     assert any("with its own text" in p for p in report.problems)
@@ -82,24 +83,24 @@ def test_validation_reports_count_and_probe_failures(built_index, docs, encoder)
 def test_a_rebuild_while_another_runs_is_skipped(settings, same_encoder, grown_corpus, index_copy, use_redis, request):
     if use_redis:
         settings = settings.model_copy(update={"redis_url": request.getfixturevalue("redis_url")})
-    with rebuild_lock(settings, "mini") as held:
+    with rebuild_lock(rebuild_config(settings), "mini") as held:
         assert held
-        report = rebuild_index(settings, "mini", corpus=grown_corpus, load_encoder=same_encoder)
+        report = rebuild_index(rebuild_config(settings), "mini", corpus=grown_corpus, load_encoder=same_encoder)
     assert (report.status, report.version) == ("skipped", "v000001")
     assert IndexRoot(index_copy).versions() == ["v000001"]
-    assert rebuild_index(settings, "mini", corpus=grown_corpus, load_encoder=same_encoder).status == "published"
+    assert rebuild_index(rebuild_config(settings), "mini", corpus=grown_corpus, load_encoder=same_encoder).status == "published"
 
 
 def test_index_without_a_corpus_source_is_refused(settings, same_encoder):
     with pytest.raises(InvalidInput, match="no recorded corpus"):
-        rebuild_index(settings, "mini", load_encoder=same_encoder)
+        rebuild_index(rebuild_config(settings), "mini", load_encoder=same_encoder)
     with pytest.raises(InvalidInput, match="invalid index name"):
-        rebuild_index(settings, "../mini", load_encoder=same_encoder)
+        rebuild_index(rebuild_config(settings), "../mini", load_encoder=same_encoder)
 
 
 def test_rebuild_creates_a_missing_index_with_the_settings_encoder(settings, encoder, corpus_path, docs):
     loaded = []
-    report = rebuild_index(settings, "fresh", corpus=corpus_path, load_encoder=lambda m: loaded.append(m) or encoder)
+    report = rebuild_index(rebuild_config(settings), "fresh", corpus=corpus_path, load_encoder=lambda m: loaded.append(m) or encoder)
     assert (report.status, report.previous, report.version) == ("published", None, "v000001")
     assert report.documents == len(docs)
     assert loaded == [settings.encoder_model]

@@ -6,9 +6,9 @@ from fastapi.testclient import TestClient
 from matlas.api import create_app
 from matlas.errors import IndexNotFound, InvalidInput
 from matlas.settings import Settings
+from matlas.wiring import submit_rebuild, task_info
 from retrieval.service import SearchService
 from tests._support.redis_server import free_port
-from workers.submit import submit_rebuild, task_info
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from itertools import chain
 from fastapi import APIRouter
 from fastapi.sse import EventSourceResponse, format_sse_event
 
+from matlas import wiring
 from matlas.api.deps import SettingsDep
 from matlas.api.openai_models import (
     AssistantMessage,
@@ -41,7 +42,7 @@ _STARTED = int(time.time())
 @router.get("/models", response_model=ModelList)
 def list_models(settings: SettingsDep) -> ModelList:
     """The models this server hosts."""
-    return ModelList(data=[ModelCard(id=name, created=_STARTED) for name in llm_service.served_models(settings)])
+    return ModelList(data=[ModelCard(id=name, created=_STARTED) for name in llm_service.served_models(wiring.serving_config(settings))])
 
 
 @router.post("/chat/completions", response_model=ChatCompletion,
@@ -50,7 +51,8 @@ def chat_completions(body: ChatCompletionRequest, settings: SettingsDep) -> Chat
     """Continue a chat on a hosted model, whole or as server-sent chunks (``stream: true``)."""
     request = body.to_generation(settings.llm_max_tokens)
     completion_id = uuid.uuid4().hex
-    events = llm_service.generate(request, settings, request_id=completion_id)
+    events = llm_service.generate(request, wiring.serving_config(settings), tasks=wiring.task_queue(settings),
+                                  request_id=completion_id)
     head = {"id": f"chatcmpl-{completion_id}", "created": int(time.time()), "model": body.model}
     include_usage = body.stream_options is not None and body.stream_options.include_usage
     if body.offered_tools:  # tool calls are parsed from the whole reply, then sent at once

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from matlas import wiring
 from matlas.api.deps import CatalogDep, EncodersDep, SettingsDep
 from matlas.api.errors import responses
 from matlas.errors import TaskNotFound
 from retrieval.catalog import INDEX_NAME
-from workers.submit import TaskInfo, submit_rebuild, task_info
+from workers.queues import TaskInfo
 
 router = APIRouter(tags=["tasks"])
 
@@ -27,7 +28,7 @@ def rebuild(name: NamePath, response: Response, encoders: EncodersDep, catalog: 
     else 200 with the report. Crossmodal indexes are refitted with ``matlas hash fit`` (422 here)."""
     if (catalog.indexes_dir / name / "CURRENT").is_file():
         catalog.require(name, "muvera")
-    info = submit_rebuild(settings, name, load_encoder=encoders.get)
+    info = wiring.submit_rebuild(settings, name, load_encoder=encoders.get)
     if info.state == "SUCCESS":
         response.status_code = 200
     return info
@@ -43,4 +44,4 @@ def get_task(task_id: TaskId, settings: SettingsDep) -> TaskInfo:
     if not settings.broker_url:
         raise TaskNotFound("no task queue is configured (MATLAS_BROKER_URL): tasks run in the request "
                             "that submits them and no task is stored")
-    return task_info(settings, task_id)
+    return wiring.task_info(settings, task_id)

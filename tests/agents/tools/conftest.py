@@ -10,7 +10,7 @@ import pytest
 
 from agents.artifacts import ArtifactStore
 from agents.tools import expert_tools
-from matlas.agents_wiring import mp_client
+from matlas.wiring import mp_client
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from langgraph.prebuilt import ToolNode
 
 from agents.tools._common import rounded
 from agents.tools.summary import summary_tools
-from matlas.agents_wiring import mp_client
+from matlas.wiring import mp_client
 
 
 def test_search_by_formula_returns_snapshot_values_with_ids(call, sample):

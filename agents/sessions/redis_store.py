@@ -1,0 +1,115 @@
+"""Sessions in Redis: shared by every API process of a deployment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+import redis
+
+from agents.sessions.models import Session, SessionInfo, Turn, checked_id, new_info, now
+from matlas.errors import SessionNotFound, UpstreamError
+
+__all__ = ["RedisSessionStore"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _redis_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn Redis failures into ``UpstreamError`` (the message names the error, never the URL)."""
+
+    @wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except redis.RedisError as err:
+            raise UpstreamError(f"session store (redis) failed: {type(err).__name__}: {err}") from None
+
+    return wrapper
+
+
+# KEYS: meta hash, turns list, recent zset; ARGV: id, updated_at, score, turn json...
+_APPEND = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if #ARGV > 3 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 4)) end
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+return 1
+"""
+
+
+class RedisSessionStore:
+    """Sessions in Redis: a hash per session, a list of its turns, a sorted set by last update."""
+
+    def __init__(self, url: str, *, prefix: str = "matlas:sessions:") -> None:
+        self.client = redis.Redis.from_url(url, decode_responses=True)
+        self.prefix = prefix
+        self._append = self.client.register_script(_APPEND)
+
+    def _keys(self, session_id: str) -> tuple[str, str]:
+        meta = self.prefix + checked_id(session_id)
+        return meta, meta + ":turns"
+
+    @property
+    def _recent_key(self) -> str:
+        return self.prefix + "recent"
+
+    @staticmethod
+    def _info(session_id: str, meta: dict[str, str], turn_count: int) -> SessionInfo:
+        return SessionInfo(id=session_id, title=meta.get("title"), created_at=meta["created_at"],
+                           updated_at=meta["updated_at"], turn_count=turn_count)
+
+    @_redis_errors
+    def create(self, title: str | None = None) -> SessionInfo:
+        """A new empty session with a fresh uuid4 hex id."""
+        info = new_info(title)
+        meta, _ = self._keys(info.id)
+        fields = {"created_at": info.created_at.isoformat(), "updated_at": info.updated_at.isoformat()}
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(meta, mapping=fields | ({"title": title} if title is not None else {}))
+            pipe.zadd(self._recent_key, {info.id: info.updated_at.timestamp()})
+            pipe.execute()
+        return info
+
+    @_redis_errors
+    def get(self, session_id: str) -> Session:
+        """The session with all its turns."""
+        meta_key, turns_key = self._keys(session_id)
+        with self.client.pipeline(transaction=True) as pipe:
+            meta, raw_turns = pipe.hgetall(meta_key).lrange(turns_key, 0, -1).execute()
+        if not meta:
+            raise SessionNotFound(f"unknown session {session_id!r}")
+        turns = [Turn.model_validate_json(t) for t in raw_turns]
+        return Session(**self._info(session_id, meta, len(turns)).model_dump(), turns=turns)
+
+    @_redis_errors
+    def append(self, session_id: str, turns: Sequence[Turn]) -> None:
+        """Add ``turns`` at the end, all or none (one Lua script)."""
+        stamp = now()
+        meta, turns_key = self._keys(session_id)
+        args = [session_id, stamp.isoformat(), stamp.timestamp(), *(t.model_dump_json() for t in turns)]
+        if not self._append(keys=[meta, turns_key, self._recent_key], args=args):
+            raise SessionNotFound(f"unknown session {session_id!r}")
+
+    @_redis_errors
+    def recent(self, limit: int = 20) -> list[SessionInfo]:
+        """The ``limit`` most recently updated sessions, newest first."""
+        ids = self.client.zrevrange(self._recent_key, 0, limit - 1) if limit > 0 else []
+        with self.client.pipeline(transaction=True) as pipe:
+            for session_id in ids:
+                meta, turns = self._keys(session_id)
+                pipe.hgetall(meta).llen(turns)
+            replies = pipe.execute()
+        pairs = zip(ids, replies[0::2], replies[1::2])
+        return [self._info(session_id, meta, count) for session_id, meta, count in pairs if meta]
+
+    @_redis_errors
+    def delete(self, session_id: str) -> None:
+        """Remove the session and its turns."""
+        meta, turns = self._keys(session_id)
+        with self.client.pipeline(transaction=True) as pipe:
+            removed, _, _ = pipe.delete(meta).delete(turns).zrem(self._recent_key, session_id).execute()
+        if not removed:
+            raise SessionNotFound(f"unknown session {session_id!r}")
