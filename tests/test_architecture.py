@@ -28,20 +28,6 @@ CELERY_SHELLS = {"workers/app.py", "workers/index_tasks.py", "workers/llm_tasks.
 # Known violations of rule 1 that other parts of issue 13 remove; each names the point that does.
 # The lead shrinks this list at merge: an entry that no longer violates fails the test below.
 KNOWN_SHELL_IMPORTS = {
-    # 13.1, agents side (grounded helper): tool factories take an injected MP client / slices
-    ("agents/tools/__init__.py", "matlas.settings"),
-    ("agents/tools/_mp.py", "matlas.settings"),
-    ("agents/tools/electronic.py", "matlas.settings"),
-    ("agents/tools/elasticity.py", "matlas.settings"),
-    ("agents/tools/magnetism.py", "matlas.settings"),
-    ("agents/tools/retrieval.py", "matlas.settings"),
-    ("agents/tools/structure.py", "matlas.settings"),
-    ("agents/tools/summary.py", "matlas.settings"),
-    ("agents/tools/synthesis.py", "matlas.settings"),
-    ("agents/tools/thermo.py", "matlas.settings"),
-    # 13.1, agents side (grounded helper): chat_model takes an LLM config, the agent a scrubber
-    ("agents/llm.py", "matlas.settings"),
-    ("agents/chat.py", "matlas.settings"),
     # 13.1, MP side (mp helper): one MP client object built by the wiring
     ("agents/mp/client.py", "matlas.settings"),
     ("agents/mp/sync.py", "matlas.settings"),
