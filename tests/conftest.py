@@ -38,6 +38,14 @@ def docs(corpus_path):
 
 
 @pytest.fixture(scope="session")
+def materials_docs():
+    """The default materials corpus (~430 documents generated from pymatgen's bundled data)."""
+    from retrieval.materials_corpus import materials_corpus
+
+    return materials_corpus()
+
+
+@pytest.fixture(scope="session")
 def built_index(tmp_path_factory, docs, encoder) -> Path:
     """A published index over the fixture corpus; copy it before changing it."""
     from index.build import build_index
