@@ -29,7 +29,7 @@ def test_moved_index_returns_the_exact_inner_product_top_k(data):
     np.testing.assert_allclose(got_scores, np.take_along_axis(scores, expected_ids, axis=1), rtol=1e-4)
 
 
-@pytest.mark.skipif(faiss.get_num_gpus() > 0, reason="checks the CPU fallback")
+@pytest.mark.skipif(faiss.get_num_gpus() > 0, reason="checks the fallback without a GPU")
 def test_without_a_gpu_the_same_index_is_returned(data):
     index = _flat_ip(data)
     assert to_gpu(index) is index
