@@ -43,6 +43,9 @@ test-fast: install
 lint: install  ## ruff with the rule set in pyproject.toml
 	$(VENV)/bin/ruff check .
 
+mutation: install  ## mutmut over the core modules, one at a time with their fast tests (MODULES=... to pick)
+	$(PY) tests/mutation/run.py $(MODULES)
+
 bench: install  ## benchmarks print tables; see bench/README.md
 	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) -m bench.fde_encode
