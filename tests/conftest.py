@@ -42,9 +42,9 @@ def docs(corpus_path):
 @pytest.fixture(scope="session")
 def materials_docs():
     """The default materials corpus (~430 documents generated from pymatgen's bundled data)."""
-    from retrieval.materials_corpus import materials_corpus
+    from tests._support.corpora import materials_documents
 
-    return materials_corpus()
+    return list(materials_documents())
 
 
 @pytest.fixture(scope="session")
