@@ -36,7 +36,7 @@ MODULES: dict[str, list[str]] = {
     "retrieval/fusion.py": ["tests/retrieval/test_fusion.py"],
     "retrieval/metrics.py": ["tests/retrieval/test_metrics.py", "-k", "not fixture_index and not scifact"],
     "retrieval/bm25.py": ["tests/retrieval/test_bm25.py"],
-    "index/versions.py": ["tests/index/test_versions.py"],
+    "index/versions.py": ["tests/index/test_index_root.py"],
     "agents/grounding.py": ["tests/agents/test_grounding.py"],
     "agents/eval.py": ["tests/agents/test_eval.py"],
     "agents/mp/filters.py": ["tests/agents/mp"],

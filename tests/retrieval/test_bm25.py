@@ -55,7 +55,7 @@ def toy() -> BM25Index:
 def test_toy_corpus_scores_equal_hand_computed_okapi(toy, query):
     scores, ids = toy.search(query, 10)
     expected = sorted(HAND[query].items(), key=lambda kv: -kv[1])
-    assert ids.tolist() == [d for d, _ in expected]
+    assert ids.tolist() == [d for d, _ in expected] and (scores.dtype, ids.dtype) == (np.float32, np.int64)
     np.testing.assert_allclose(scores, [s for _, s in expected], rtol=1e-5)
 
 
@@ -77,7 +77,7 @@ def test_documents_without_a_query_term_are_dropped_and_k_is_capped(toy):
 @pytest.mark.parametrize("query", ["the of and", "", "unobtainium", "!!"])
 def test_queries_with_no_indexed_term_return_nothing(toy, query):
     scores, ids = toy.search(query, 5)
-    assert len(scores) == len(ids) == 0
+    assert len(scores) == len(ids) == 0 and (scores.dtype, ids.dtype) == (np.float32, np.int64)
 
 
 def test_save_and_load_keep_the_scores(toy, tmp_path):

@@ -109,3 +109,15 @@ def test_scifact_bm25_run_equals_trec_eval(shared_data):
     run = {q.id: [docs[j].id for j in index.search(q.text, 100)[1]] for q in queries}
     ours = assert_same(run, qrels)
     assert ours["queries"] == len(qrels) and ours["ndcg@10"] > 0.5
+
+
+def test_binary_judgments_of_a_bm25_run_equal_trec_eval(bm25_run):
+    """Relevance 1 only (SciFact's kind of qrels): every judged query counts."""
+    qrels = {q: {ids[i]: 1 for i in (0, 3, 40) if i < len(ids)} | {"never-retrieved": 1} for q, ids in bm25_run.items()}
+    ours = assert_same(bm25_run, qrels)
+    assert ours["queries"] == len(qrels)
+
+
+def test_qrels_without_a_relevant_document_are_an_error():
+    with pytest.raises(ValueError, match="^qrels hold no relevant documents$"):
+        evaluate({"q": ["a"]}, {"q": {"a": 0}, "r": {}})
