@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 
 import numpy as np
 import pytest
@@ -80,13 +81,15 @@ def test_queries_with_no_indexed_term_return_nothing(toy, query):
     assert len(scores) == len(ids) == 0 and (scores.dtype, ids.dtype) == (np.float32, np.int64)
 
 
-def test_save_and_load_keep_the_scores(toy, tmp_path):
-    toy.save(tmp_path / "bm25")
+def test_save_and_load_keep_the_scores(tmp_path):
+    marker = f"zq{uuid.uuid4().hex[:12]}"  # this index only: a copy left anywhere else cannot stand in for it
+    index = BM25Index.build([*TOY, f"{marker} gold"])
+    index.save(tmp_path / "bm25")
     loaded = BM25Index.load(tmp_path / "bm25")
-    for query in HAND:
-        for a, b in zip(toy.search(query, 10), loaded.search(query, 10)):
+    for query in [*HAND, marker]:
+        for a, b in zip(index.search(query, 10), loaded.search(query, 10)):
             np.testing.assert_array_equal(a, b)
-    assert loaded.num_docs == 4
+    assert loaded.num_docs == 5 and loaded.search(marker, 3)[1].tolist() == [4]
 
 
 # --- a real corpus: the ~430 default materials documents, against rank-bm25 ---
