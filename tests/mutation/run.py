@@ -45,6 +45,8 @@ MODULES: dict[str, list[str]] = {
     "retrieval/fde.py": ["tests/retrieval/test_fde.py"],
     "workers/hosting.py": ["tests/workers/test_hosting.py", "tests/workers/test_hosting_oracle.py", "-m", "not slow"],
 }
+# torch and numba's thread pools are not fork-safe: their tests run in workers forked from a clean server
+FORKSERVER = {"workers/hosting.py", "retrieval/search.py", "retrieval/fde.py"}
 # modules where only some functions are in scope (mutant-name globs): hosting's decode loop
 NAMES: dict[str, list[str]] = {
     "workers/hosting.py": ["*ǁ_decode__mutmut_*", "*x__pick__mutmut_*", "*x__hold_stops__mutmut_*", "*Detokenizer*"],
@@ -91,6 +93,7 @@ def scratch_copy(module: str, tests: list[str]) -> Path:
         f"also_copy = {_toml_list(config.get('also_copy', []))}",
         f"pytest_add_cli_args = {_toml_list(config.get('pytest_add_cli_args', []) + options)}",
         f"pytest_add_cli_args_test_selection = {_toml_list(selection)}",
+        *(['process_isolation = "forkserver"'] if module in FORKSERVER else []),
         "",
     ])
     (tmp / "pyproject.toml").write_text(pyproject.replace(section, new))
