@@ -37,7 +37,7 @@ MODULES: dict[str, list[str]] = {
     "retrieval/metrics.py": ["tests/retrieval/test_metrics.py", "-k", "not fixture_index and not scifact"],
     "retrieval/bm25.py": ["tests/retrieval/test_bm25.py"],
     "index/versions.py": ["tests/index/test_index_root.py"],
-    "agents/grounding.py": ["tests/agents/test_grounding.py"],
+    "agents/grounding.py": ["tests/agents/test_grounding.py", "tests/agents/test_grounding_edges.py"],
     "agents/eval.py": ["tests/agents/test_eval.py"],
     "agents/mp/filters.py": ["tests/agents/mp"],
     "agents/mp/documents.py": ["tests/agents/mp"],
