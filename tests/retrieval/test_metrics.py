@@ -119,5 +119,5 @@ def test_binary_judgments_of_a_bm25_run_equal_trec_eval(bm25_run):
 
 
 def test_qrels_without_a_relevant_document_are_an_error():
-    with pytest.raises(ValueError, match="^qrels hold no relevant documents$"):
+    with pytest.raises(ValueError, match=r"^qrels hold no relevant documents$"):
         evaluate({"q": ["a"]}, {"q": {"a": 0}, "r": {}})
