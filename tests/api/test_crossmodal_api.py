@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -28,24 +29,80 @@ def setup(tmp_path_factory, encoder):
         yield client, rows, folder
 
 
-def test_text_to_structures(setup):
+def _hamming(query: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Bits that differ between one packed code and each row of ``codes`` (numpy, not FAISS)."""
+    return np.unpackbits(np.bitwise_xor(codes, query), axis=1).sum(axis=1)
+
+
+def _check_against_hamming(hits, ids, distances, k):
+    """Hits are the ``k`` nearest codes with their exact distances; every other item is no nearer."""
+    exact = dict(zip(ids, distances.tolist()))
+    assert len(hits) == k and [h["rank"] for h in hits] == list(range(1, k + 1))
+    assert len({h["id"] for h in hits}) == k
+    assert [h["hamming"] for h in hits] == [exact[h["id"]] for h in hits]
+    assert [h["hamming"] for h in hits] == sorted(distances.tolist())[:k]
+
+
+@pytest.fixture(scope="module")
+def codes(setup, encoder):
+    """The published hasher's codes of every structure and text, and the item ids in index order."""
+    from retrieval.crossmodal import CrossModalSearcher
+    from retrieval.hashing.features import structure_features, text_features
+
+    _, _, folder = setup
+    searcher = CrossModalSearcher(folder / "indexes" / "crossmodal", encoder)
+    data = load_snapshot(folder)
+    return searcher.hasher, {
+        "structure": ([it["id"] for it in data.structure_items],
+                      searcher.hasher.encode(structure_features(data.structures), "structure")),
+        "text": ([it["id"] for it in data.text_items], searcher.hasher.encode(text_features(data.texts, encoder), "text")),
+    }
+
+
+@pytest.mark.parametrize("k", [1, 4, 9])
+@pytest.mark.parametrize("text", ["rock-salt ionic salt with octahedral cations", "body-centered cubic metal"])
+def test_text_to_structures_equals_exact_hamming(setup, codes, encoder, text, k):
+    from retrieval.hashing.features import text_features
+
     client, _, _ = setup
-    r = client.post("/v1/crossmodal/search", json={"text": "rock-salt ionic salt with octahedral cations", "k": 9})
+    r = client.post("/v1/crossmodal/search", json={"text": text, "k": k})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["version"] == "v000001" and body["query_modality"] == "text" and len(body["hits"]) == 9
-    assert [h["rank"] for h in body["hits"]] == list(range(1, 10))
-    assert body["hits"][0]["hamming"] <= body["hits"][-1]["hamming"]
+    assert body["version"] == "v000001" and body["query_modality"] == "text"
+    hasher, items = codes
+    ids, stored = items["structure"]
+    assert len(ids) == 9
+    query = hasher.encode(text_features([text], encoder), "text")[0]
+    _check_against_hamming(body["hits"], ids, _hamming(query, stored), k)
 
 
-@pytest.mark.parametrize("kind", ["mp-id", "cif", "dict"])
-def test_structure_to_texts(setup, kind):
+def test_text_query_ranks_its_structure_family_first(setup):
+    """Learned codes: a rock-salt text finds rock-salt structures before bcc metals, and the reverse."""
+    client, rows, _ = setup
+    rocksalt = {mid for mid, _, _, chemsys in rows if "-" in chemsys}
+    for text, family in (("rock-salt ionic salt with octahedral cations", rocksalt),
+                         ("body-centered cubic metal with eight metallic neighbours", {r[0] for r in rows} - rocksalt)):
+        hits = client.post("/v1/crossmodal/search", json={"text": text, "k": 9}).json()["hits"]
+        nearest = min(h["hamming"] for h in hits if h["id"] not in family)
+        assert [h["id"] for h in hits if h["hamming"] < nearest] and all(
+            h["id"] in family for h in hits if h["hamming"] < nearest), hits
+
+
+@pytest.mark.parametrize(("kind", "k"), [("mp-id", 1), ("mp-id", 3), ("cif", 3), ("dict", 3)])
+def test_structure_to_texts_equals_exact_hamming(setup, codes, kind, k):
+    from retrieval.hashing.features import structure_features
+
     client, rows, _ = setup
     s = rows[1][2]
     spec = {"mp-id": "mp-101", "cif": s.to(fmt="cif"), "dict": s.as_dict()}[kind]
-    r = client.post("/v1/crossmodal/search", json={"structure": spec, "k": 3})
+    r = client.post("/v1/crossmodal/search", json={"structure": spec, "k": k})
     assert r.status_code == 200, r.text
-    assert r.json()["query_modality"] == "structure" and len(r.json()["hits"]) == 3
+    assert r.json()["query_modality"] == "structure"
+    hasher, items = codes
+    ids, stored = items["text"]
+    assert len(ids) == 8
+    query = hasher.encode(structure_features([rows[1][2]]), "structure")[0]
+    _check_against_hamming(r.json()["hits"], ids, _hamming(query, stored), k)
 
 
 @pytest.mark.parametrize("body,status,needle", [
