@@ -23,7 +23,7 @@ per checkpoint, as vLLM's AWQ loader requires.
 
 Usage (from the repository root)::
 
-    .venv/bin/python -m bench.quant                    # fp32, int8, rtn4, awq (32 x 128 calibration)
+    .venv/bin/python -m bench.quant                    # fp32, int8, rtn4, awq4 (32 x 128 calibration)
     .venv/bin/python -m bench.quant --calib-samples 64 --calib-len 256 --json
 """
 
@@ -76,7 +76,7 @@ require that C11 minus C12 is positive, that C44 is positive and that C11 plus t
 """
 
 
-METHODS = ("fp32", "int8", "rtn4", "awq")
+METHODS = ("fp32", "int8", "rtn4", "awq4")
 
 
 def perplexity(model: torch.nn.Module, ids: torch.Tensor) -> float:
@@ -100,7 +100,7 @@ def measure(base: torch.nn.Module, ids: torch.Tensor, methods: list[str], *, cal
     for method in methods:
         model, t0 = copy.deepcopy(base), time.perf_counter()
         if method != "fp32":
-            quantize_model(model, method, calib=calib if method == "awq" else None, group_size=group_size,
+            quantize_model(model, method, calib=calib if method == "awq4" else None, group_size=group_size,
                            search_samples=search_samples)
         seconds = time.perf_counter() - t0
         ppl = perplexity(model, ids)

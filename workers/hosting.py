@@ -32,7 +32,7 @@ from workers.tool_calls import CALL_CLOSE, CALL_OPEN, ToolCallConstraint
 __all__ = ["Completion", "HostedModel", "Quantization", "Usage", "smollm2_gguf_path"]
 
 Quantization = Literal["none", "int8", "rtn4", "awq4"]
-_METHODS = {"int8": "int8", "rtn4": "rtn4", "awq4": "awq"}  # hosting name -> gpu.quant method
+_METHODS = ("int8", "rtn4", "awq4")  # the gpu.quant methods, named as in the settings
 
 
 class Usage(BaseModel):
@@ -101,7 +101,7 @@ class HostedModel:
         if quantization == "none":
             lm = _load(lambda: _causal_lm(source), model)
         else:
-            lm = _quantized(source, model, _METHODS[quantization], tokenizer, cache_dir)
+            lm = _quantized(source, model, quantization, tokenizer, cache_dir)
         return cls(lm.to(target), tokenizer, name=model, quantization=quantization)
 
     def stream(
@@ -364,7 +364,7 @@ def _quantized(source: Path | str, model: str, method: str, tokenizer: Any, cach
 
     def build() -> Any:
         lm = _load(lambda: _causal_lm(source), model)
-        calib = calibration_samples(tokenizer) if method == "awq" else None
+        calib = calibration_samples(tokenizer) if method == "awq4" else None
         return quantize_model(lm, method, calib=calib, cache_weight=True)
 
     if cache_dir is None or method == "int8":  # int8 quantizes in a second at load time

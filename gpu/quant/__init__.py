@@ -20,7 +20,7 @@ from matlas.errors import InvalidInput
 __all__ = ["Method", "WQLinear", "awq_config", "calibration_samples", "fit_group_size", "load_quantized",
            "quantize_model", "quantized_linears", "save_quantized", "weight_bytes"]
 
-Method = Literal["awq", "rtn4", "int8"]
+Method = Literal["awq4", "rtn4", "int8"]
 GROUP_SIZES = (128, 64, 32)
 
 
@@ -47,7 +47,7 @@ def fit_group_size(in_features: list[int], preferred: int = 128) -> int:
     raise InvalidInput(f"no group size in {GROUP_SIZES} divides the input widths {sorted(set(in_features))}")
 
 
-def quantize_model(model: nn.Module, method: Method = "awq", *, calib: torch.Tensor | None = None,
+def quantize_model(model: nn.Module, method: Method = "awq4", *, calib: torch.Tensor | None = None,
                    group_size: int | None = None, include_lm_head: bool = False,
                    search_samples: int | None = None, cache_weight: bool = False) -> nn.Module:
     """Quantize ``model``'s decoder-layer linears in place and return it.
@@ -58,8 +58,8 @@ def quantize_model(model: nn.Module, method: Method = "awq", *, calib: torch.Ten
     the first ``search_samples`` (None: all). ``int8``: per-channel weights.
     ``cache_weight`` keeps dequantized int4 weights after the first forward (faster, more memory).
     """
-    if method not in ("awq", "rtn4", "int8"):
-        raise InvalidInput(f"unknown quantization method {method!r}; use awq, rtn4 or int8")
+    if method not in ("awq4", "rtn4", "int8"):
+        raise InvalidInput(f"unknown quantization method {method!r}; use awq4, rtn4 or int8")
     model.eval()
     linears = quantized_linears(model, include_lm_head)
     if method == "int8":
@@ -71,7 +71,7 @@ def quantize_model(model: nn.Module, method: Method = "awq", *, calib: torch.Ten
     elif any(n % group_size for n in widths):
         raise InvalidInput(f"group_size {group_size} does not divide the input widths {sorted(set(widths))}; "
                            f"use {fit_group_size(widths, group_size)} or leave it unset")
-    if method == "awq":
+    if method == "awq4":
         if calib is None:
             raise InvalidInput("AWQ needs calibration token ids (calib=calibration_samples(tokenizer))")
         awq_quantize(model, calib, group_size, search_samples=search_samples, cache_weight=cache_weight)

@@ -98,7 +98,7 @@ def test_awq_model_is_closer_to_float_than_rtn(outlier_lm, search_samples):
     with torch.no_grad():
         ref = outlier_lm(x).logits
         rtn = quantize_model(copy.deepcopy(outlier_lm), "rtn4", group_size=GROUP)(x).logits
-        awq = quantize_model(copy.deepcopy(outlier_lm), "awq", calib=ids(3), group_size=GROUP,
+        awq = quantize_model(copy.deepcopy(outlier_lm), "awq4", calib=ids(3), group_size=GROUP,
                              search_samples=search_samples)(x).logits
 
     def mse(out):
@@ -109,7 +109,7 @@ def test_awq_model_is_closer_to_float_than_rtn(outlier_lm, search_samples):
 
 def test_awq_needs_calibration(outlier_lm):
     with pytest.raises(InvalidInput, match="calibration"):
-        quantize_model(copy.deepcopy(outlier_lm), "awq")
+        quantize_model(copy.deepcopy(outlier_lm), "awq4")
 
 
 def test_calibration_samples_are_seeded_windows(tiny_lm_dir):

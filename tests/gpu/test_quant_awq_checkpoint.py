@@ -72,12 +72,12 @@ def base(tiny_lm_dir):
     return AutoModelForCausalLM.from_pretrained(tiny_lm_dir).eval()
 
 
-@pytest.mark.parametrize("method", ["awq", "rtn4"])
+@pytest.mark.parametrize("method", ["awq4", "rtn4"])
 def test_independent_loader_gives_our_models_logits(base, tmp_path, method):
     import copy
 
     calib = torch.randint(0, base.config.vocab_size, (8, 32), generator=torch.Generator().manual_seed(0))
-    quantized = quantize_model(copy.deepcopy(base), method, calib=calib if method == "awq" else None, group_size=32)
+    quantized = quantize_model(copy.deepcopy(base), method, calib=calib if method == "awq4" else None, group_size=32)
     save_quantized(quantized, tmp_path)
     ours = load_quantized(tmp_path).eval()
     theirs, n_linears = independent_model(tmp_path)
