@@ -105,14 +105,17 @@ def tiny_lm_dir(tmp_path_factory) -> Path:
     return make_tiny_causal_lm(tmp_path_factory.mktemp("tiny-qwen2"))
 
 
-# Materials Project: the bundled sample as a snapshot, served over the MP REST protocol once per session.
+# Materials Project: the illustrative sample fixture as a snapshot, served over the MP REST protocol once
+# per session. (The default snapshot a user gets is real MP data: agents/mp/data/materials.jsonl.gz.)
+MP_SAMPLE = FIXTURES / "mp"
+
 
 @pytest.fixture(scope="session")
 def mp_db(tmp_path_factory) -> Path:
-    """A snapshot of the bundled sample (25 materials, 15 recipes); read it, do not write to it."""
-    from agents.mp.snapshot import Snapshot
+    """A snapshot of the sample fixture (25 materials, 15 recipes, marked ``sample``); read it only."""
+    from tests._support.mp import sample_snapshot
 
-    return Snapshot.ensure(tmp_path_factory.mktemp("mp") / "mp.sqlite").path
+    return sample_snapshot(tmp_path_factory.mktemp("mp") / "mp.sqlite").path
 
 
 @pytest.fixture(scope="session")
@@ -136,18 +139,15 @@ def mp_settings(tmp_path_factory, mp_db, mp_endpoint):
 
 @pytest.fixture(scope="session")
 def sample() -> dict[str, dict]:
-    """Bundled sample materials by id, as written in ``agents/mp/data/materials.jsonl``."""
-    from agents.mp.snapshot import SAMPLE_MATERIALS
-
-    return {r["material_id"]: r for r in map(json.loads, SAMPLE_MATERIALS.read_text().splitlines())}
+    """Sample fixture materials by id, as written in ``tests/fixtures/mp/materials.jsonl``."""
+    lines = (MP_SAMPLE / "materials.jsonl").read_text().splitlines()
+    return {r["material_id"]: r for r in map(json.loads, lines)}
 
 
 @pytest.fixture(scope="session")
 def sample_recipes() -> list[dict]:
-    """Bundled sample recipes, as written in ``agents/mp/data/synthesis.jsonl``."""
-    from agents.mp.snapshot import SAMPLE_SYNTHESIS
-
-    return [json.loads(line) for line in SAMPLE_SYNTHESIS.read_text().splitlines()]
+    """Sample fixture recipes, as written in ``tests/fixtures/mp/synthesis.jsonl``."""
+    return [json.loads(line) for line in (MP_SAMPLE / "synthesis.jsonl").read_text().splitlines()]
 
 
 @pytest.fixture(scope="module")

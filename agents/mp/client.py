@@ -1,4 +1,8 @@
-"""``open_rester(settings)``: the real mp-api client, on live MP or on the local snapshot server."""
+"""The real mp-api client, on live MP or on the local snapshot server, from a small typed config.
+
+The shell builds one ``MPClient(MPConfig(...))`` from its settings and hands it to whoever asks MP
+(tools, sync, eval); nothing here reads the environment or the shell's settings.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,20 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
+import requests
 from mp_api.client import MPRester
 from mp_api.client.core import MPRestError
+from pydantic import BaseModel, Field, SecretStr
 from requests import RequestException
 
 from agents.mp.server import SnapshotServer
 from agents.mp.snapshot import Snapshot
 from matlas.errors import UpstreamError
-from matlas.settings import Settings
 
-__all__ = ["LIVE_ENDPOINT", "OFFLINE_API_KEY", "api_key", "embedded_endpoint", "open_rester"]
+__all__ = ["LIVE_ENDPOINT", "OFFLINE_API_KEY", "MPClient", "MPConfig", "embedded_endpoint",
+           "open_rester"]
 
 LIVE_ENDPOINT = "https://api.materialsproject.org/"
 OFFLINE_API_KEY = "matlas-offline-snapshot-key-0000"
@@ -27,44 +34,113 @@ _servers: dict[Path, SnapshotServer] = {}
 _servers_lock = threading.Lock()
 
 
-def embedded_endpoint(db_path: Path) -> str:
-    """URL of this process's server for ``db_path``, started on first use (sample if no file)."""
+class MPConfig(BaseModel):
+    """Where MP queries go: live MP with ``api_key``, else the snapshot ``db_path`` served in-process;
+    ``endpoint`` overrides either (another MP server, e.g. ``matlas mp serve``)."""
+
+    api_key: SecretStr | None = Field(None, description="MP API key; empty counts as none.")
+    endpoint: str | None = Field(None, description="MP REST endpoint URL overriding the default.")
+    db_path: Path = Field(description="Snapshot file served when there is no key.")
+
+    @property
+    def key(self) -> str | None:
+        """The API key, or None when unset or empty."""
+        return (self.api_key.get_secret_value() or None) if self.api_key is not None else None
+
+    @property
+    def live(self) -> bool:
+        """Whether queries go to live MP (a key and no endpoint override)."""
+        return self.key is not None and self.endpoint is None
+
+
+class _SettingsLike(Protocol):
+    mp_api_key: SecretStr | None
+    mp_endpoint: str | None
+
+    @property
+    def mp_db_path(self) -> Path: ...
+
+
+def embedded_endpoint(db_path: Path, *, progress: bool = False) -> str:
+    """URL of this process's server for ``db_path``, started on first use (the default snapshot,
+    real MP data, is imported when the file does not exist)."""
     path = Path(db_path).resolve()
     with _servers_lock:
         if path not in _servers:
-            Snapshot.ensure(path)
+            Snapshot.ensure(path, progress=progress)
             server = SnapshotServer(path)
             server.start()
             _servers[path] = server
         return _servers[path].url
 
 
-def api_key(settings: Settings) -> str | None:
-    """The MP API key of ``settings``; an empty one (``MP_API_KEY=``) counts as none."""
-    secret = settings.mp_api_key
-    return (secret.get_secret_value() or None) if secret is not None else None
+class MPClient:
+    """One MP client per process: opens ``MPRester`` sessions on the configured endpoint."""
+
+    def __init__(self, config: MPConfig) -> None:
+        self.config = config
+        self._provenance: dict[str, Any] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint queries go to (starting the in-process snapshot server if needed)."""
+        if self.config.endpoint:
+            return self.config.endpoint
+        return LIVE_ENDPOINT if self.config.key else embedded_endpoint(self.config.db_path)
+
+    @contextmanager
+    def rester(self, *, use_document_model: bool = True) -> Iterator[MPRester]:
+        """An ``MPRester`` session; ``MPRestError`` and connection failures leave as
+        ``UpstreamError``, the key never in their messages."""
+        key = self.config.key or OFFLINE_API_KEY
+        endpoint = self.endpoint
+        try:
+            with MPRester(
+                api_key=key,
+                endpoint=endpoint,
+                use_document_model=use_document_model,
+                mute_progress_bars=True,
+            ) as rester:
+                yield rester
+        except (MPRestError, RequestException) as err:
+            message = str(err).replace(key, "**********")
+            raise UpstreamError(f"Materials Project request to {endpoint} failed: {message}") from None
+
+    def provenance(self) -> dict[str, Any]:
+        """Where answers come from: ``{"source": ..., "sample": bool, ...}``; a matlas snapshot
+        server says so in its heartbeat, any other endpoint is taken as Materials Project."""
+        if self._provenance is None:
+            info: dict[str, Any] = {}
+            if not self.config.live:
+                try:
+                    info = requests.get(self.endpoint + "heartbeat", timeout=10).json()
+                except (RequestException, ValueError):
+                    info = {}
+            snapshot = info.get("matlas_snapshot")
+            self._provenance = (
+                {"source": "matlas MP snapshot", "endpoint": self.endpoint, **snapshot}
+                if snapshot
+                else {"source": "Materials Project", "endpoint": self.endpoint, "sample": False}
+            )
+        return self._provenance
+
+
+def client_of(source: MPClient | MPConfig | _SettingsLike) -> MPClient:
+    """An ``MPClient`` from a client, a config, or any object with ``mp_api_key``,
+    ``mp_endpoint`` and ``mp_db_path`` (the shell's settings, until every caller passes a client)."""
+    if isinstance(source, MPClient):
+        return source
+    if isinstance(source, MPConfig):
+        return MPClient(source)
+    return MPClient(
+        MPConfig(api_key=source.mp_api_key, endpoint=source.mp_endpoint, db_path=source.mp_db_path)
+    )
 
 
 @contextmanager
-def open_rester(settings: Settings, *, use_document_model: bool = True) -> Iterator[MPRester]:
-    """An ``MPRester`` on live MP when ``settings.mp_api_key`` is set, else on the snapshot server.
-
-    ``settings.mp_endpoint`` overrides either endpoint. ``MPRestError`` and connection failures
-    leave as ``UpstreamError``; the key never appears in their messages.
-    """
-    if key := api_key(settings):
-        endpoint = settings.mp_endpoint or LIVE_ENDPOINT
-    else:
-        key = OFFLINE_API_KEY
-        endpoint = settings.mp_endpoint or embedded_endpoint(settings.mp_db_path)
-    try:
-        with MPRester(
-            api_key=key,
-            endpoint=endpoint,
-            use_document_model=use_document_model,
-            mute_progress_bars=True,
-        ) as rester:
-            yield rester
-    except (MPRestError, RequestException) as err:
-        message = str(err).replace(key, "**********")
-        raise UpstreamError(f"Materials Project request to {endpoint} failed: {message}") from None
+def open_rester(
+    source: MPClient | MPConfig | _SettingsLike, *, use_document_model: bool = True
+) -> Iterator[MPRester]:
+    """``client_of(source).rester(...)``: live MP with a key, else the snapshot server."""
+    with client_of(source).rester(use_document_model=use_document_model) as rester:
+        yield rester

@@ -20,8 +20,10 @@ __all__ = [
     "THERMO_TYPE",
     "anonymous_formula",
     "has_props",
+    "highlights",
     "recipe_doc",
     "reduced_formula",
+    "synthesis_doc",
 ]
 
 
@@ -81,10 +83,15 @@ def core_doc(record: dict) -> dict[str, Any]:
 
 
 def thermo_doc(record: dict) -> dict[str, Any]:
-    """``materials/thermo`` (ThermoDoc) for the snapshot's one thermo type."""
+    """``materials/thermo`` (ThermoDoc) for the snapshot's one thermo type, with the material's
+    ComputedStructureEntry dicts by run type where an entries file was imported (else ``{}``)."""
+    entries = record.get("entries") or {}
     return _pick(record, _IDENTITY + _THERMO) | {
         "thermo_id": f"{record['material_id']}_{THERMO_TYPE}",
         "thermo_type": THERMO_TYPE,
+        "entries": entries,
+        "entry_types": list(entries),
+        "energy_type": next(iter(entries), None),
     }
 
 
@@ -270,6 +277,42 @@ def _reaction(reaction: str | None) -> dict[str, Any] | None:
 
     left, _, right = reaction.partition("==")
     return {"left_side": side(left), "right_side": side(right), "element_substitution": {}}
+
+
+def synthesis_doc(doc: dict) -> dict[str, Any]:
+    """A stored recipe as served: every operation's conditions carry MP's list fields (lists, never
+    missing) and ``mixing_device`` / ``mixing_media`` (null when absent)."""
+    for op in doc.get("operations") or []:
+        conditions = op.setdefault("conditions", {})
+        for key in ("heating_temperature", "heating_time", "heating_atmosphere"):
+            conditions[key] = conditions.get(key) or []
+        for key in ("mixing_device", "mixing_media"):
+            conditions.setdefault(key, None)
+    return doc
+
+
+def highlights(texts: dict[str, str], keywords: list[str]) -> list[dict[str, Any]]:
+    """MP's keyword ``highlights``: per field whose text holds a keyword (any case), the text
+    split into ``{"value", "type": "text" | "hit"}`` pieces, as Atlas search returns them."""
+    if not keywords:
+        return []
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True)),
+                         re.IGNORECASE)
+    out = []
+    for path, text in texts.items():
+        if not text or not pattern.search(text):
+            continue
+        pieces, at = [], 0
+        for hit in pattern.finditer(text):
+            if hit.start() > at:
+                pieces.append({"value": text[at:hit.start()], "type": "text"})
+            pieces.append({"value": hit.group(), "type": "hit"})
+            at = hit.end()
+        if at < len(text):
+            pieces.append({"value": text[at:], "type": "text"})
+        hits = sum(p["type"] == "hit" for p in pieces)
+        out.append({"path": path, "score": float(hits), "texts": pieces})
+    return out
 
 
 def recipe_doc(recipe: dict) -> dict[str, Any]:

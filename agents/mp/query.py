@@ -15,8 +15,9 @@ from enum import Enum
 from typing import Any
 
 from emmet.core.synthesis import OperationTypeEnum, SynthesisTypeEnum
+from pydantic import BaseModel
 
-from agents.mp.documents import ENDPOINT_DOCS
+from agents.mp.documents import ENDPOINT_DOCS, highlights, synthesis_doc
 from agents.mp.filters import (
     BadParameter,
     Filter,
@@ -28,6 +29,7 @@ from agents.mp.filters import (
     contains_none,
     flags,
     formula,
+    formula_matches,
     has_prop,
     has_props,
     listed_formula,
@@ -40,6 +42,7 @@ from agents.mp.filters import (
     thermo_ids,
     thermo_types,
 )
+from agents.mp.routes import client_routes, empty_collections, model_fields
 
 __all__ = ["ENDPOINTS", "MAX_LIMIT", "Endpoint", "SearchResult", "search"]
 
@@ -84,21 +87,34 @@ def _values(enum: type[Enum]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One MP route over a snapshot table: its filters and which rows it has documents for."""
+    """One MP route: over a snapshot table (its filters, which rows it has documents for), or,
+    with ``table`` None, a route whose data no snapshot holds (every search is empty)."""
 
     route: str
-    table: str
+    table: str | None
     key: str
     filters: Mapping[str, Filter]
     present: str = "1"
     build: Callable[[dict], dict] = dict
     default_fields: tuple[str, ...] | None = ("material_id", "formula_pretty")
     fts: str | None = None  # full-text table behind ``keywords``, its rowid the table's ``id``
+    model: type[BaseModel] | None = None  # the client's document model of the route
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """Field names a document of this route may have (sortable, projectable)."""
+        return model_fields(self.model) | set(self.filters) | {self.key}
+
+
+def _model(route: str) -> type[BaseModel] | None:
+    return client_routes().get(route.strip("/"))
 
 
 def _materials(name: str, filters: Mapping[str, Filter], *, present: str = "1") -> Endpoint:
+    route = f"/materials/{name}/"
     return Endpoint(
-        f"/materials/{name}/", "materials", "material_id", filters, present, ENDPOINT_DOCS[name]
+        route, "materials", "material_id", filters, present, ENDPOINT_DOCS[name],
+        model=_model(route),
     )
 
 
@@ -118,10 +134,12 @@ ENDPOINTS: dict[str, Endpoint] = {
                 "band_gap efermi universal_anisotropy homogeneous_poisson e_ij_max "
                 "weighted_surface_energy weighted_work_function surface_anisotropy shape_factor"
             ),
-            **flags("deprecated is_stable is_gap_direct is_metal theoretical has_reconstructed"),
+            **flags("deprecated", missing_is_false=True),
+            **flags("is_stable is_gap_direct is_metal theoretical has_reconstructed"),
             "possible_species": contains_all("$.possible_species"),
             "ordering": any_of("$.ordering"),
             "has_props": has_props,
+            "batch_id": any_of("$.batch_id"),
             "batch_id_not_eq": lambda values: (
                 "coalesce(json_extract(doc, '$.batch_id'), '') != ?",
                 [single("batch_id_not_eq", values)],
@@ -134,7 +152,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             **_IDS,
             **_COMPOSITION,
             **_SYMMETRY,
-            **flags("deprecated"),
+            **flags("deprecated", missing_is_false=True),
             "task_ids": contains_all("$.task_ids"),
             **_SIZE_RANGES,
         },
@@ -203,10 +221,19 @@ ENDPOINTS: dict[str, Endpoint] = {
             "condition_mixing_device": condition_any("mixing_device", is_list=False),
             "condition_mixing_media": condition_any("mixing_media", is_list=False),
         },
+        build=synthesis_doc,
         default_fields=None,
         fts="synthesis_fts",
+        model=_model("materials/synthesis"),
     ),
 }
+_SERVED = {e.route.strip("/") for e in ENDPOINTS.values()}
+ENDPOINTS |= {
+    route: Endpoint(f"/{route}/", None, "material_id", {}, model=model)
+    for route, model in client_routes().items()
+    if route not in _SERVED
+}
+"""Every other route the installed client knows: MP's envelope with no documents."""
 CONTROL = ("_fields", "_all_fields", "_limit", "_skip", "_page", "_per_page", "_sort_fields")
 _SORT_FIELD = re.compile(r"-?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*")
 
@@ -224,6 +251,11 @@ def search(
 ) -> SearchResult:
     """Run the MP query ``params`` (as sent, repeated keys allowed) on ``endpoint``."""
     grouped = _group(endpoint, params)
+    if endpoint.table is None:
+        _page(grouped)
+        _order(grouped.get("_sort_fields", []), endpoint, None)
+        return SearchResult(data=[], total=0)
+    conn.create_function("formula_matches", 2, formula_matches, deterministic=True)
     clauses, args = [endpoint.present], []
     for name, values in grouped.items():
         if name in endpoint.filters:
@@ -249,21 +281,29 @@ def search(
         [*args, limit, skip],
     ).fetchall()
     fields = _fields(grouped, endpoint)
+    collections = empty_collections(endpoint.model)
     data = []
     for row in rows:
         doc = endpoint.build(json.loads(row[0]))
+        for name, empty in collections.items():
+            if doc.get(name) is None:
+                doc[name] = type(empty)()
         if score:
             doc["search_score"] = round(row[1], 4)
+            doc["highlights"] = highlights(
+                {"paragraph_string": doc.get("paragraph_string"), "text": doc.get("text")}, keywords
+            )
         data.append(_project(doc, fields) if fields is not None else doc)
     return SearchResult(data=data, total=total)
 
 
 def _group(endpoint: Endpoint, params: list[tuple[str, str]]) -> dict[str, list[str]]:
-    """Values by parameter name, refusing unknown names, empty values and empty ranges."""
+    """Values by parameter name, refusing unknown names (on routes with data), empty values and
+    empty ranges."""
     allowed = {*endpoint.filters, *CONTROL, *(("keywords",) if endpoint.fts else ())}
     grouped: dict[str, list[str]] = {}
     for name, value in params:
-        if name not in allowed:
+        if name not in allowed and endpoint.table is not None:
             raise BadParameter(f"unknown parameter '{name}' for {endpoint.route}")
         if not value.strip():
             raise BadParameter(f"parameter '{name}' is empty")
@@ -307,6 +347,10 @@ def _order(values: list[str], endpoint: Endpoint, score: str | None) -> str:
     for name in split_values(values):
         if not _SORT_FIELD.fullmatch(name):
             raise BadParameter(f"cannot sort on {name!r}")
+        if endpoint.model is not None and name.lstrip("-").split(".")[0] not in endpoint.fields:
+            raise BadParameter(
+                f"cannot sort on {name!r}: {endpoint.route} documents have no such field"
+            )
         path = "$." + name.lstrip("-")
         terms.append(f"{sql_expr(path)} {'DESC' if name.startswith('-') else 'ASC'}")
     return ", ".join([*terms, endpoint.key])

@@ -42,22 +42,33 @@ def create_mp_app(db_path: Path | str) -> FastAPI:
 
     @app.get("/heartbeat", tags=["health"])
     def heartbeat() -> dict:
-        """What MPRester reads first: database version, access-controlled batches, emmet version."""
+        """What MPRester reads first: database version, access-controlled batches, emmet version;
+        ``matlas_snapshot`` says what the snapshot holds and whether it is illustrative sample data."""
+        info = snapshot.info()
         return {
             "status": "ok",
-            "db_version": snapshot.info().db_version,
+            "db_version": info.db_version,
             "access_controlled_batch_ids": [],
             "version": emmet_version,
+            "matlas_snapshot": {
+                "sample": info.sample,
+                "materials": info.materials,
+                "synthesis_recipes": info.synthesis_recipes,
+                "entries": info.entries,
+                "provenance": [p.model_dump() for p in info.provenance],
+            },
         }
 
     for name, endpoint in ENDPOINTS.items():
+        served = "documents" if endpoint.table else "(no data in a snapshot: always empty)"
         app.add_api_route(
             endpoint.route,
             _route(snapshot, endpoint),
             methods=["GET"],
             name=name,
-            tags=["materials"],
-            summary=f"Search {endpoint.route} documents (MP query parameters)",
+            tags=[endpoint.route.strip("/").split("/")[0]],
+            summary=f"Search {endpoint.route} {served}",
+            responses={400: {"description": "A query parameter the route cannot use."}},
         )
     return app
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
@@ -20,23 +22,27 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tqdm.auto import tqdm
 
 from agents.mp.documents import HAS_PROPS, has_props, recipe_doc
+from agents.mp.entries import THERMO_FIELDS, read_entries, thermo_records
 from matlas.errors import InvalidInput
 from retrieval.corpus import Document
 
 __all__ = [
     "COLUMNS",
-    "SAMPLE_MATERIALS",
-    "SAMPLE_SYNTHESIS",
+    "DEFAULT_MATERIALS",
+    "DEFAULT_PROVENANCE",
     "MaterialRecord",
+    "Provenance",
     "RecipeRecord",
     "Snapshot",
     "SnapshotInfo",
 ]
 
 M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger(__name__)
 
-SAMPLE_MATERIALS = Path(__file__).parent / "data" / "materials.jsonl"
-SAMPLE_SYNTHESIS = Path(__file__).parent / "data" / "synthesis.jsonl"
+DEFAULT_MATERIALS = Path(__file__).parent / "data" / "materials.jsonl.gz"
+"""Real MP data (5,232 materials, CC BY 4.0; see ``data/NOTICE.md``), imported on first start."""
+DEFAULT_PROVENANCE = Path(__file__).parent / "data" / "provenance.json"
 
 # Generated, indexed columns of ``materials``: name -> (SQL type, JSON path in the document).
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -95,6 +101,24 @@ CREATE VIRTUAL TABLE IF NOT EXISTS synthesis_fts USING fts5(paragraph, text);
 """
 
 
+class Provenance(BaseModel):
+    """Where an import's data comes from; ``sample`` marks illustrative, not MP, values."""
+
+    name: str = Field(description="What was imported, e.g. 'Materials Project subset'.")
+    sample: bool = Field(False, description="True for illustrative test data, not MP values.")
+    license: str | None = None
+    attribution: str | None = None
+    sources: list[str] = []
+
+    @classmethod
+    def read(cls, path: Path | str) -> Provenance:
+        """A provenance JSON file."""
+        try:
+            return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValidationError) as err:
+            raise InvalidInput(f"cannot read provenance {path}: {err}") from None
+
+
 class MaterialRecord(BaseModel):
     """One material as imported, with MP ``SummaryDoc`` field names; other fields are kept."""
 
@@ -150,6 +174,12 @@ class MaterialRecord(BaseModel):
     num_magnetic_sites: int | None = None
     num_unique_magnetic_sites: int | None = None
     types_of_magnetic_species: list[str] | None = None
+    decomposes_to: list[dict[str, Any]] | None = Field(
+        None, description="Hull decomposition products: material_id, formula, amount."
+    )
+    entries: dict[str, dict[str, Any]] | None = Field(
+        None, description="ComputedStructureEntry dicts by run type (GGA, GGA+U), as MP thermo."
+    )
 
 
 class OperationRecord(BaseModel):
@@ -185,6 +215,13 @@ class SnapshotInfo(BaseModel):
     db_version: str | None = Field(
         description="Date of the last import (YYYY_MM_DD), sent in the heartbeat."
     )
+    entries: int = Field(0, description="Materials whose thermo documents carry entries.")
+    provenance: list[Provenance] = Field([], description="What was imported, newest last.")
+
+    @property
+    def sample(self) -> bool:
+        """Whether any import was illustrative sample data."""
+        return any(p.sample for p in self.provenance)
 
 
 class Snapshot:
@@ -194,19 +231,32 @@ class Snapshot:
         self.path = Path(path)
 
     @classmethod
-    def ensure(cls, path: Path | str) -> Snapshot:
-        """The snapshot at ``path``, built from the bundled sample if the file does not exist."""
+    def ensure(
+        cls,
+        path: Path | str,
+        *,
+        materials: Path = DEFAULT_MATERIALS,
+        synthesis: Path | None = None,
+        provenance: Path = DEFAULT_PROVENANCE,
+        progress: bool = False,
+    ) -> Snapshot:
+        """The snapshot at ``path``; if the file does not exist, built first from ``materials``
+        (default: the packaged real MP data) and ``synthesis``, then renamed into place."""
         path = Path(path)
         if not path.exists():
+            start = time.perf_counter()
+            log.info("first start: importing %s into %s", materials.name, path)
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
             partial.unlink(missing_ok=True)
             staged = cls(partial)
-            staged.import_materials(SAMPLE_MATERIALS, progress=False)
-            staged.import_synthesis(SAMPLE_SYNTHESIS, progress=False)
+            staged.import_materials(materials, provenance=Provenance.read(provenance), progress=progress)
+            if synthesis is not None:
+                staged.import_synthesis(synthesis, progress=progress)
             with closing(staged.connect()) as conn:
                 conn.execute("PRAGMA journal_mode=DELETE")  # fold the WAL in before the rename
             os.replace(partial, path)
+            log.info("MP snapshot %s ready in %.1f s", path, time.perf_counter() - start)
         return cls(path)
 
     def connect(self, *, readonly: bool = False) -> sqlite3.Connection:
@@ -224,32 +274,60 @@ class Snapshot:
         conn.executescript(SCHEMA)
         return conn
 
-    def import_materials(self, source: Path | str, *, progress: bool = True) -> int:
+    def import_materials(
+        self, source: Path | str, *, provenance: Provenance | None = None, progress: bool = True
+    ) -> int:
         """Upsert every material of a JSONL(.gz) file in one transaction; returns the count."""
         records = (_validated(MaterialRecord, where, data) for where, data in _read_jsonl(source))
+        provenance = provenance or Provenance(name=Path(source).name)
         return self.upsert_materials(
-            tqdm(records, desc="materials", unit=" docs", disable=not progress)
+            tqdm(records, desc="materials", unit=" docs", disable=not progress), provenance
         )
 
-    def upsert_materials(self, records: Iterable[MaterialRecord]) -> int:
+    def import_entries(self, source: Path | str, *, progress: bool = True) -> int:
+        """Thermo with ``entries`` from a ComputedStructureEntry JSON(.gz) list (``entries.py``):
+        materials the snapshot has gain the entries and the thermo fields they lack; the others
+        are added. One transaction; returns how many materials carry entries from ``source``."""
+        records = thermo_records(read_entries(source))
+        with self._transaction(Provenance(name=Path(source).name)) as conn:
+            for record in tqdm(records, desc="entries", unit=" materials", disable=not progress):
+                row = conn.execute(
+                    "SELECT doc FROM materials WHERE material_id = ?", (record["material_id"],)
+                ).fetchone()
+                if row is not None:
+                    known = json.loads(row[0])
+                    record = known | {
+                        k: v for k, v in record.items()
+                        if k == "entries" or (k in THERMO_FIELDS and known.get(k) is None)
+                    }
+                self._put(conn, MaterialRecord.model_validate(record))
+        return len(records)
+
+    def upsert_materials(
+        self, records: Iterable[MaterialRecord], provenance: Provenance | None = None
+    ) -> int:
         """Insert or replace materials by ``material_id``, atomically; returns the count."""
         count = 0
-        with self._transaction() as conn:
+        with self._transaction(provenance) as conn:
             for record in records:
-                doc = record.model_dump(exclude_none=True)
-                doc["has_props"] = has_props(doc)
-                conn.execute(
-                    "INSERT INTO materials (material_id, doc) VALUES (?, ?) "
-                    "ON CONFLICT (material_id) DO UPDATE SET doc = excluded.doc",
-                    (record.material_id, json.dumps(doc)),
-                )
+                self._put(conn, record)
                 count += 1
         return count
+
+    @staticmethod
+    def _put(conn: sqlite3.Connection, record: MaterialRecord) -> None:
+        doc = record.model_dump(exclude_none=True)
+        doc["has_props"] = has_props(doc)
+        conn.execute(
+            "INSERT INTO materials (material_id, doc) VALUES (?, ?) "
+            "ON CONFLICT (material_id) DO UPDATE SET doc = excluded.doc",
+            (record.material_id, json.dumps(doc)),
+        )
 
     def import_synthesis(self, source: Path | str, *, progress: bool = True) -> int:
         """Upsert every recipe of a JSONL(.gz) file in one transaction (MP-shaped, full text)."""
         count = 0
-        with self._transaction() as conn:
+        with self._transaction(Provenance(name=Path(source).name)) as conn:
             rows = tqdm(_read_jsonl(source), desc="recipes", unit=" docs", disable=not progress)
             for where, data in rows:
                 recipe = _validated(RecipeRecord, where, data)
@@ -294,23 +372,38 @@ class Snapshot:
         with closing(self.connect(readonly=True)) as conn:
             materials = conn.execute("SELECT count(*) FROM materials").fetchone()[0]
             recipes = conn.execute("SELECT count(*) FROM synthesis").fetchone()[0]
-            version = conn.execute("SELECT value FROM meta WHERE key = 'db_version'").fetchone()
+            entries = conn.execute(
+                "SELECT count(*) FROM materials WHERE json_type(doc, '$.entries') = 'object'"
+            ).fetchone()[0]
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         return SnapshotInfo(
             path=str(self.path),
             materials=materials,
             synthesis_recipes=recipes,
-            db_version=version[0] if version else None,
+            db_version=meta.get("db_version"),
+            entries=entries,
+            provenance=json.loads(meta.get("provenance", "[]")),
         )
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, provenance: Provenance | None = None) -> Iterator[sqlite3.Connection]:
+        """One write transaction; it stamps the import date and records ``provenance`` (one per
+        name, the newest kept)."""
         with closing(self.connect()) as conn, conn:
             yield conn
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('db_version', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (datetime.now(UTC).strftime("%Y_%m_%d"),),
-            )
+            _set_meta(conn, "db_version", datetime.now(UTC).strftime("%Y_%m_%d"))
+            if provenance is not None:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'provenance'").fetchone()
+                known = [p for p in json.loads(row[0] if row else "[]") if p["name"] != provenance.name]
+                _set_meta(conn, "provenance", json.dumps([*known, provenance.model_dump()]))
+
+
+def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
 
 
 def _read_jsonl(source: Path | str) -> Iterator[tuple[str, dict]]:

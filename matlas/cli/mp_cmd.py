@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from matlas.cli._common import JsonOption, console, print_json, settings_of
+from matlas.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from agents.mp.client import MPClient
+    from matlas.settings import Settings
 
 app = typer.Typer(
     help="Materials Project data: the local snapshot and its MP-protocol server.",
@@ -16,25 +22,49 @@ app = typer.Typer(
 DbOption = typer.Option(None, "--db", help="Snapshot file (default: settings, HOME/mp.sqlite).")
 
 
+def mp_client(settings: Settings) -> MPClient:
+    """The MP client of ``settings``: live MP with a key, else the snapshot (or the endpoint set)."""
+    from agents.mp.client import MPClient, MPConfig
+
+    return MPClient(
+        MPConfig(api_key=settings.mp_api_key, endpoint=settings.mp_endpoint, db_path=settings.mp_db_path)
+    )
+
+
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    materials: Path = typer.Option(
-        ..., "--materials", help="MP-summary-like JSONL(.gz), one material a line."
+    materials: Path | None = typer.Option(
+        None, "--materials", help="MP-summary-like JSONL(.gz), one material a line."
     ),
     synthesis: Path | None = typer.Option(
         None, "--synthesis", help="Synthesis recipes JSONL(.gz)."
     ),
+    entries: Path | None = typer.Option(
+        None, "--entries", help="ComputedStructureEntry JSON(.gz) list: thermo with entries."
+    ),
+    provenance: Path | None = typer.Option(
+        None, "--provenance", help="JSON describing the materials' source (name, sample, license)."
+    ),
     db: Path | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Upsert materials (and recipes) into the snapshot; each file is one transaction."""
-    from agents.mp.snapshot import Snapshot
+    """Upsert materials, recipes and computed entries into the snapshot; each file is one transaction."""
+    from agents.mp.snapshot import Provenance, Snapshot
 
+    if materials is None and synthesis is None and entries is None:
+        raise InvalidInput("give at least one of --materials, --synthesis, --entries")
     snapshot = Snapshot(db or settings_of(ctx).mp_db_path)
-    imported = {"materials": snapshot.import_materials(materials, progress=not as_json)}
+    imported = {}
+    if materials is not None:
+        source = Provenance.read(provenance) if provenance is not None else None
+        imported["materials"] = snapshot.import_materials(
+            materials, provenance=source, progress=not as_json
+        )
     if synthesis is not None:
         imported["synthesis_recipes"] = snapshot.import_synthesis(synthesis, progress=not as_json)
+    if entries is not None:
+        imported["materials_with_entries"] = snapshot.import_entries(entries, progress=not as_json)
     info = snapshot.info()
     if as_json:
         print_json({"imported": imported, "snapshot": info.model_dump()})
@@ -55,11 +85,10 @@ def corpus(
 ) -> None:
     """Write the snapshot's synthesis recipes as a BEIR corpus, for an index the retrieval expert searches."""
     from agents.mp.snapshot import Snapshot
-    from matlas.errors import InvalidInput
 
     if not out.parent.is_dir():
         raise InvalidInput(f"cannot write {out}: folder {out.parent} does not exist")
-    snapshot = Snapshot.ensure(db or settings_of(ctx).mp_db_path)  # the bundled sample on a first run
+    snapshot = Snapshot.ensure(db or settings_of(ctx).mp_db_path, progress=not as_json)
     count, tmp = 0, out.with_name(f".{out.name}.partial")
     try:
         with tmp.open("w", encoding="utf-8") as f:
@@ -78,24 +107,28 @@ def corpus(
 
 @app.command("info")
 def info(ctx: typer.Context, db: Path | None = DbOption, as_json: bool = JsonOption) -> None:
-    """Show what the snapshot holds and where MP queries go."""
-    from agents.mp.client import api_key
+    """Show what the snapshot holds (imported on first use) and where MP queries go."""
     from agents.mp.snapshot import Snapshot
 
     settings = settings_of(ctx)
-    snapshot = Snapshot(db or settings.mp_db_path)
-    source = "live MP (MP_API_KEY set)" if api_key(settings) else "the local snapshot"
+    config = mp_client(settings).config
+    snapshot = Snapshot.ensure(db or settings.mp_db_path, progress=not as_json)
+    source = "live MP (MP_API_KEY set)" if config.key else "the local snapshot"
+    info = snapshot.info()
     data = {
-        "snapshot": snapshot.info().model_dump(),
+        "snapshot": info.model_dump() | {"sample": info.sample},
         "queries_go_to": settings.mp_endpoint or source,
     }
     if as_json:
         print_json(data)
         return
     s = data["snapshot"]
+    sources = "; ".join(p["name"] for p in s["provenance"]) or "unknown"
     console.print(
-        f"{s['path']}: {s['materials']} materials, {s['synthesis_recipes']} synthesis recipes "
-        f"(db_version {s['db_version']}); MP queries go to {data['queries_go_to']}"
+        f"{s['path']}: {s['materials']} materials ({s['entries']} with computed entries), "
+        f"{s['synthesis_recipes']} synthesis recipes (db_version {s['db_version']}); "
+        f"from: {sources}{' [SAMPLE DATA, not MP values]' if info.sample else ''}; "
+        f"MP queries go to {data['queries_go_to']}"
     )
 
 
@@ -116,7 +149,7 @@ def serve(
     from agents.mp.server import create_mp_app
     from agents.mp.snapshot import Snapshot
 
-    path = snapshot or Snapshot.ensure(settings_of(ctx).mp_db_path).path
+    path = snapshot or Snapshot.ensure(settings_of(ctx).mp_db_path, progress=True).path
     app_ = create_mp_app(path)
     console.print(
         f"[bold]matlas[/] MP snapshot {path} on http://{host}:{port}/\n"
@@ -142,14 +175,44 @@ def sync(
     from agents.mp.sync import sync_materials
 
     settings = settings_of(ctx)
-    if db is not None:
-        settings = settings.model_copy(update={"mp_db": db})
-    copied = sync_materials(settings, elements=_csv(elements), material_ids=_csv(ids), limit=limit)
-    info = Snapshot(settings.mp_db_path).info()
+    snapshot = Snapshot(db or settings.mp_db_path)
+    copied = sync_materials(
+        mp_client(settings), snapshot, elements=_csv(elements), material_ids=_csv(ids), limit=limit
+    )
+    info = snapshot.info()
     if as_json:
         print_json({"synced": copied, "snapshot": info.model_dump()})
         return
     console.print(f"synced {copied} materials into {info.path} (now {info.materials} materials)")
+
+
+@app.command("phase-diagram")
+def phase_diagram(
+    ctx: typer.Context,
+    chemsys: str = typer.Argument(..., help="Chemical system, e.g. Li-Fe-O."),
+    thermo_type: str = typer.Option("GGA_GGA+U", "--thermo-type", help="MP thermo type."),
+    unstable: int = typer.Option(10, "--unstable", min=0, help="List this many phases above the hull."),
+    as_json: bool = JsonOption,
+) -> None:
+    """The convex hull of CHEMSYS, built with pymatgen from MP computed entries (snapshot or live)."""
+    from agents.mp.phase_diagram import phase_diagram as build
+
+    result = build(mp_client(settings_of(ctx)), chemsys, thermo_type=thermo_type,
+                   max_unstable=unstable)
+    if as_json:
+        print_json(result.model_dump())
+        return
+    sample = " [SAMPLE DATA]" if result.source.get("sample") else ""
+    console.print(
+        f"{result.chemsys} ({result.thermo_type}): {result.entries} entries, "
+        f"{len(result.stable)} stable phases, {result.unstable_total} above the hull{sample}"
+    )
+    for p in result.stable:
+        console.print(f"  stable    {p.formula:<12} {p.material_id:<12} "
+                      f"E_form {p.formation_energy_per_atom:8.3f} eV/atom")
+    for p in result.unstable:
+        console.print(f"  +{p.energy_above_hull:.3f}    {p.formula:<12} {p.material_id:<12} "
+                      f"-> {' + '.join(p.decomposes_to)}")
 
 
 def _csv(text: str | None) -> list[str] | None:

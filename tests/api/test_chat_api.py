@@ -31,9 +31,9 @@ def si_band_gap_script(answer: str = SI_ANSWER) -> list:
 
 @pytest.fixture(scope="module")
 def mp_db(tmp_path_factory):
-    from agents.mp.snapshot import Snapshot
+    from tests._support.mp import sample_snapshot
 
-    return Snapshot.ensure(tmp_path_factory.mktemp("mp") / "mp.sqlite").path
+    return sample_snapshot(tmp_path_factory.mktemp("mp") / "mp.sqlite").path
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ SI_TURN = [{"text": SI_ANSWER}]  # the linker fetched Si's band gap from MP; the
 
 @pytest.fixture(scope="module")
 def mp_db(tmp_path_factory):
-    from agents.mp.snapshot import Snapshot
+    from tests._support.mp import sample_snapshot
 
-    return Snapshot.ensure(tmp_path_factory.mktemp("mp") / "mp.sqlite").path
+    return sample_snapshot(tmp_path_factory.mktemp("mp") / "mp.sqlite").path
 
 
 def matlas(*args, home, mp_db, llm_url=None, stdin=None, env=None):

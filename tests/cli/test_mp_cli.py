@@ -13,9 +13,11 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from agents.mp.snapshot import SAMPLE_MATERIALS, SAMPLE_SYNTHESIS
 from matlas.cli import app
 from matlas.errors import InvalidInput
+from tests._support.mp import MP_SAMPLE
+
+SAMPLE_MATERIALS, SAMPLE_SYNTHESIS = MP_SAMPLE / "materials.jsonl", MP_SAMPLE / "synthesis.jsonl"
 
 NO_KEY = {"MP_API_KEY": None, "MATLAS_MP_API_KEY": None, "MATLAS_MP_ENDPOINT": None}
 
@@ -94,7 +96,8 @@ def test_bad_input_is_one_error_line_with_exit_2(tmp_path, sample):
     "args,needle",
     [
         (["mp", "import", "--materials", "missing.jsonl"], "no such file: missing.jsonl"),
-        (["mp", "info"], "does not exist; run `matlas mp import` first"),
+        (["mp", "import"], "give at least one of --materials, --synthesis, --entries"),
+        (["mp", "phase-diagram", "Li-Xx-O"], "'Li-Xx-O' is not a chemical system"),
         (["mp", "sync", "--elements", "Li"], "sync needs a live endpoint"),
         (["mp", "sync"], "give either --elements"),
     ],

@@ -1,35 +1,43 @@
-"""``open_rester``: the embedded snapshot server without a key, the configured endpoint with one."""
+"""``MPClient`` / ``open_rester``: the embedded snapshot server without a key, the endpoint with one."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import socket
 
 import pytest
 from pydantic import SecretStr
 
-from agents.mp.client import OFFLINE_API_KEY, embedded_endpoint, open_rester
+from agents.mp.client import OFFLINE_API_KEY, MPClient, MPConfig, embedded_endpoint, open_rester
+from agents.mp.snapshot import DEFAULT_MATERIALS
 from matlas.errors import UpstreamError
-from matlas.settings import Settings
 
 
 def test_placeholder_key_has_the_length_mp_api_requires():
     assert len(OFFLINE_API_KEY) == 32
 
 
-def test_without_key_the_embedded_sample_is_served_once(tmp_path, sample):
-    settings = Settings(home=tmp_path, mp_api_key=None, mp_endpoint=None)
-    assert not settings.mp_db_path.exists()
-    with open_rester(settings) as mpr:
-        [doc] = mpr.materials.summary.search(
-            material_ids=["mp-2657"], fields=["material_id", "band_gap"]
-        )
+def test_without_key_the_real_mp_default_is_served_once(tmp_path):
+    with gzip.open(DEFAULT_MATERIALS, "rt") as f:
+        gan = next(r for r in map(json.loads, f) if r["material_id"] == "mp-830")
+    client = MPClient(MPConfig(db_path=tmp_path / "mp.sqlite"))
+    assert not client.config.db_path.exists() and not client.config.live
+    with client.rester() as mpr:
+        [doc] = mpr.materials.summary.search(material_ids=["mp-830"], fields=["material_id", "band_gap"])
         endpoint = mpr.endpoint
+    assert doc.band_gap == gan["band_gap"]  # MP's GaN gap, from the shipped file
+    assert client.config.db_path.exists()
+    assert endpoint.startswith("http://127.0.0.1:") and embedded_endpoint(client.config.db_path) == endpoint
+    assert client.provenance()["sample"] is False and client.provenance()["materials"] == 5232
+
+
+def test_settings_like_objects_still_open_a_rester(tmp_path, mp_settings, sample):
+    # the shell's settings work until every caller passes a built client
+    with open_rester(mp_settings) as mpr:
+        [doc] = mpr.materials.summary.search(material_ids=["mp-2657"], fields=["material_id", "band_gap"])
     assert doc.band_gap == sample["mp-2657"]["band_gap"]
-    assert settings.mp_db_path.exists()
-    assert (
-        endpoint.startswith("http://127.0.0.1:")
-        and embedded_endpoint(settings.mp_db_path) == endpoint
-    )
+    assert MPClient(MPConfig(endpoint=mp_settings.mp_endpoint, db_path=tmp_path)).provenance()["sample"]
 
 
 def test_mp_endpoint_overrides_and_the_key_is_sent(mp_settings, sample):

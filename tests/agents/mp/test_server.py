@@ -241,8 +241,11 @@ def test_heartbeat_is_what_mprester_reads(mp_endpoint):
         ({"band_gap_min": "big"}, "parameter 'band_gap_min' must be a number, got 'big'"),
         ({"band_gap_min": "3", "band_gap_max": "1"}, "empty range for band_gap: min 3 > max 1"),
         ({"_limit": "5000"}, "parameter '_limit' must be in [1, 1000], got 5000"),
-        ({"formula": "Si*"}, "cannot parse formula 'Si*'"),
+        ({"formula": "Si)2"}, "cannot parse formula 'Si)2'"),
+        ({"chemsys": "Li-*-Li"}, "cannot parse chemsys 'Li-*-Li'"),
         ({"_sort_fields": "band_gap'--"}, "cannot sort on"),
+        ({"_sort_fields": "-colour"}, "cannot sort on '-colour': /materials/summary/ documents have"),
+        ({"is_metal": "maybe"}, "parameter 'is_metal' must be true or false, got 'maybe'"),
     ],
 )
 def test_bad_requests_are_400_with_a_reason(mp_endpoint, query, detail):

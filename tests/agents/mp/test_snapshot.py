@@ -11,7 +11,10 @@ import pytest
 from emmet.core.synthesis import SynthesisSearchResultModel
 
 from agents.mp.documents import anonymous_formula, recipe_doc, reduced_formula
-from agents.mp.snapshot import SAMPLE_MATERIALS, Snapshot
+from agents.mp.snapshot import DEFAULT_MATERIALS, Snapshot
+from tests._support.mp import MP_SAMPLE, sample_snapshot
+
+SAMPLE_MATERIALS = MP_SAMPLE / "materials.jsonl"
 from matlas.errors import InvalidInput
 
 
@@ -97,17 +100,32 @@ def test_synthesis_import_gz_and_full_text(tmp_path, sample_recipes):
         snapshot.import_synthesis(bad, progress=False)
 
 
-def test_ensure_builds_the_sample_once(tmp_path, sample, sample_recipes):
+def test_ensure_builds_the_real_mp_default_once(tmp_path):
     path = tmp_path / "sub" / "mp.sqlite"
+    with gzip.open(DEFAULT_MATERIALS, "rt") as f:
+        records = {r["material_id"]: r for r in map(json.loads, f)}
     info = Snapshot.ensure(path).info()
-    assert (info.materials, info.synthesis_recipes) == (len(sample), len(sample_recipes))
+    assert (info.materials, info.synthesis_recipes, info.sample) == (len(records), 0, False)
+    assert len(records) == 5232  # the shared MP slice, shipped whole (see agents/mp/data/NOTICE.md)
+    assert info.provenance[0].license == "CC BY 4.0"
+    with closing(sqlite3.connect(path)) as conn:
+        [(doc,)] = conn.execute("SELECT doc FROM materials WHERE material_id = 'mp-830'")
+    assert json.loads(doc)["band_gap"] == records["mp-830"]["band_gap"]
     with closing(sqlite3.connect(path)) as conn:
         conn.execute("DELETE FROM materials WHERE material_id = 'mp-149'")
         conn.commit()
-    assert (
-        Snapshot.ensure(path).info().materials == len(sample) - 1
-    )  # an existing file is left alone
+    assert Snapshot.ensure(path).info().materials == len(records) - 1  # an existing file stays
     assert [p.name for p in path.parent.iterdir() if "partial" in p.name] == []
+
+
+def test_the_sample_fixture_is_marked_sample(tmp_path, sample, sample_recipes):
+    path = tmp_path / "sub" / "mp.sqlite"
+    info = sample_snapshot(path).info()
+    assert (info.materials, info.synthesis_recipes) == (len(sample), len(sample_recipes))
+    assert info.sample and info.provenance[0].sample
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("DELETE FROM materials WHERE material_id = 'mp-149'")
+        conn.commit()
 
 
 def test_readonly_missing_snapshot_is_a_clear_error(tmp_path):

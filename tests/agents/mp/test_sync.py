@@ -7,9 +7,14 @@ from contextlib import closing
 
 import pytest
 
+from agents.mp.client import MPClient, MPConfig
 from agents.mp.snapshot import Snapshot
 from agents.mp.sync import sync_materials
 from matlas.errors import InvalidInput
+
+
+def client(endpoint, db) -> MPClient:
+    return MPClient(MPConfig(endpoint=endpoint, db_path=db))
 
 
 def stored(path) -> dict[str, dict]:
@@ -17,11 +22,13 @@ def stored(path) -> dict[str, dict]:
         return {m: json.loads(d) for m, d in conn.execute("SELECT material_id, doc FROM materials")}
 
 
-def test_sync_by_elements_copies_documents(tmp_path, mp_settings, sample):
-    settings = mp_settings.model_copy(update={"mp_db": tmp_path / "synced.sqlite"})
+def test_sync_by_elements_copies_documents(tmp_path, mp_endpoint, sample):
+    target = Snapshot(tmp_path / "synced.sqlite")
     expected = sorted(m for m, r in sample.items() if {"Li", "O"} <= set(r["elements"]))
-    assert sync_materials(settings, elements=["Li", "O"]) == len(expected)
-    docs = stored(settings.mp_db_path)
+    assert sync_materials(client(mp_endpoint, target.path), target, elements=["Li", "O"]) == len(
+        expected
+    )
+    docs = stored(target.path)
     assert sorted(docs) == expected
     for material_id, doc in docs.items():
         record = sample[material_id]
@@ -33,11 +40,14 @@ def test_sync_by_elements_copies_documents(tmp_path, mp_settings, sample):
         }
 
 
-def test_sync_by_ids_with_limit_upserts(tmp_path, mp_settings):
-    settings = mp_settings.model_copy(update={"mp_db": tmp_path / "synced.sqlite"})
-    assert sync_materials(settings, material_ids=["mp-13", "mp-30", "mp-134"], limit=2) == 2
-    assert sync_materials(settings, material_ids=["mp-13", "mp-30", "mp-134"]) == 3
-    assert sorted(stored(settings.mp_db_path)) == ["mp-13", "mp-134", "mp-30"]
+def test_sync_by_ids_with_limit_upserts(tmp_path, mp_endpoint):
+    target = Snapshot(tmp_path / "synced.sqlite")
+    source = client(mp_endpoint, target.path)
+    ids = ["mp-13", "mp-30", "mp-134"]
+    assert sync_materials(source, target, material_ids=ids, limit=2) == 2
+    assert sync_materials(source, target, material_ids=ids) == 3
+    assert sorted(stored(target.path)) == ["mp-13", "mp-134", "mp-30"]
+    assert [p.name for p in target.info().provenance] == [f"synced from {mp_endpoint}"]
 
 
 @pytest.mark.parametrize(
@@ -48,7 +58,7 @@ def test_sync_by_ids_with_limit_upserts(tmp_path, mp_settings):
         ({"elements": ["Li"], "limit": 0}, {}, "limit must be at least 1"),
     ],
 )
-def test_sync_refuses_unclear_requests(tmp_path, mp_settings, kwargs, update, message):
-    settings = mp_settings.model_copy(update={"mp_db": tmp_path / "s.sqlite", **update})
+def test_sync_refuses_unclear_requests(tmp_path, mp_endpoint, kwargs, update, message):
+    source = client(update.get("mp_endpoint", mp_endpoint), tmp_path / "s.sqlite")
     with pytest.raises(InvalidInput, match=message):
-        sync_materials(settings, **kwargs)
+        sync_materials(source, Snapshot(tmp_path / "s.sqlite"), **kwargs)

@@ -40,9 +40,10 @@ def tensor_settings(tmp_path_factory, sample, mp_settings) -> Iterator[Any]:
     """Settings on a second snapshot whose Si (mp-149) also holds an elastic tensor, site moments and a
     dielectric tensor (the sample stores none of them)."""
     from agents.mp.server import serve_snapshot
-    from agents.mp.snapshot import MaterialRecord, Snapshot
+    from agents.mp.snapshot import MaterialRecord
+    from tests._support.mp import sample_snapshot
 
-    snapshot = Snapshot.ensure(tmp_path_factory.mktemp("mp-tensors") / "mp.sqlite")
+    snapshot = sample_snapshot(tmp_path_factory.mktemp("mp-tensors") / "mp.sqlite")
     si = dict(sample["mp-149"])
     c11, c12, c44 = 153.0, 57.0, 75.0  # a cubic tensor (GPa)
     tensor = [[c11 if i == j else c12 for j in range(3)] + [0.0] * 3 for i in range(3)]
