@@ -172,7 +172,7 @@ def classify(text: str) -> str:
         return "route"
     if _PARAMETER.search(text):
         return "parameter"
-    if _SHAPE.search(_last_error(text)):
+    if _SHAPE.search(text.split("\n", 1)[0]) or _SHAPE.search(_last_error(text)):
         return "shape"
     return "data"
 

@@ -79,6 +79,8 @@ def thermo_records(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 material_id = str(AlphaID(d["material_id"]).formatted)  # emmet writes mp-aaacqxor
                 if material_id in records:
                     continue
+                for run_type, entry in d["entries"].items():
+                    entry["entry_id"] = f"{material_id}-{run_type}"  # MP's thermo entry ids
                 for product in d.get("decomposes_to") or []:
                     product["material_id"] = str(AlphaID(product["material_id"]).formatted)
                 records[material_id] = {

@@ -12,10 +12,10 @@ from emmet.core.synthesis import SynthesisSearchResultModel
 
 from agents.mp.documents import anonymous_formula, recipe_doc, reduced_formula
 from agents.mp.snapshot import DEFAULT_MATERIALS, Snapshot
+from matlas.errors import InvalidInput
 from tests._support.mp import MP_SAMPLE, sample_snapshot
 
 SAMPLE_MATERIALS = MP_SAMPLE / "materials.jsonl"
-from matlas.errors import InvalidInput
 
 
 def write_jsonl(path, records):
