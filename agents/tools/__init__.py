@@ -17,6 +17,7 @@ from agents.tools.client import MPClient
 from agents.tools.elasticity import elasticity_tools
 from agents.tools.electronic import electronic_tools
 from agents.tools.magnetism import magnetism_tools
+from agents.tools.phase_diagram import phase_diagram_tools
 from agents.tools.retrieval import retrieval_tools
 from agents.tools.structure import structure_tools
 from agents.tools.summary import summary_tools
@@ -35,7 +36,7 @@ def expert_tools(
     """Expert name -> its tools, on ``mp``, one session's ``artifacts`` and ``search`` (no retrieval without it)."""
     return {
         "summary": summary_tools(mp),
-        "thermo": thermo_tools(mp),
+        "thermo": [*thermo_tools(mp), *phase_diagram_tools(mp)],
         "elasticity": elasticity_tools(mp, artifacts),
         "electronic": electronic_tools(mp, artifacts),
         "magnetism": magnetism_tools(mp, artifacts),
