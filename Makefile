@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install run test test-fast lint bench clean mutation redis-system
+.PHONY: install run test test-fast lint bench bench-mp clean mutation redis-system
 
 install: $(VENV)/.installed matlas/web/static/vendor/.installed
 
@@ -51,6 +51,10 @@ bench: install  ## benchmarks print tables; see bench/README.md
 	$(PY) -m bench.fde_encode
 	$(PY) -m bench.fde_recall
 	$(PY) -m bench.search_latency
+
+bench-mp: install  ## mp-api's own client tests against `matlas mp serve` (needs PyPI for the sdist; skips without it)
+	$(PY) -m pip install -q -e ".[bench]"
+	$(PY) -m bench.mp_api_suite
 
 clean:
 	rm -rf $(VENV) var .pytest_cache node_modules matlas/web/static/vendor .screenshots

@@ -81,6 +81,7 @@ def thermo_records(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     continue
                 for run_type, entry in d["entries"].items():
                     entry["entry_id"] = f"{material_id}-{run_type}"  # MP's thermo entry ids
+                    _plain_dates(entry.get("data") or {})
                 for product in d.get("decomposes_to") or []:
                     product["material_id"] = str(AlphaID(product["material_id"]).formatted)
                 records[material_id] = {
@@ -91,3 +92,11 @@ def thermo_records(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "entries": d["entries"],
                 }
     return list(records.values())
+
+
+def _plain_dates(data: dict[str, Any]) -> None:
+    """Serialised datetimes (``{"@class": "datetime", "string": ...}``) as ISO strings, as MP's
+    thermo entries carry them (the client's models refuse the monty form)."""
+    for key, value in data.items():
+        if isinstance(value, dict) and value.get("@class") == "datetime" and "string" in value:
+            data[key] = value["string"].replace(" ", "T")

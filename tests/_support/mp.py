@@ -55,7 +55,9 @@ def write_li_mg_entries(path: Path) -> Path:
             parameters={"run_type": "GGA", "is_hubbard": False, "hubbards": {},
                         "potcar_spec": [{"titel": _POTCARS[str(el)], "hash": None} for el in comp]},
             data={"material_id": material_id, "task_id": material_id, "run_type": "GGA",
-                  "oxide_type": "None"},
+                  "oxide_type": "None",  # and a date as emmet files serialise it:
+                  "last_updated": {"@module": "datetime", "@class": "datetime",
+                                   "string": "2021-02-10 04:45:05.154000"}},
         )
         entries.append(entry.as_dict())
     path.write_text(json.dumps(entries))
