@@ -46,7 +46,7 @@ NEEDS: dict[str, str] = {
     "test_robocrys": "robocrys descriptions (materials/robocrys)",
     "test_similarity": "similarity vectors (materials/similarity)",
     "test_substrates": "substrate matches",
-    "test_summary.py::test_client": "efermi, magnetism, surfaces, possible_species, theoretical flags",
+    "materials/test_summary.py::test_client": "efermi, magnetism, surfaces, possible_species, theoretical flags",
     "test_list_like_input": "materials of space groups 93, 101, 172, 179, 211",
     "test_surface_properties": "surface properties",
     "test_get_wulff_shape": "surface properties",
