@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pymatgen.core import Structure
 
 from agents.artifacts import ArtifactStore
-from agents.mp.client import api_key, open_rester
+from agents.mp.client import client_of, open_rester
 from agents.tools._mp import parse_material_id
 from agents.tools.synthesis import recipe
 from matlas.errors import ArtifactNotFound, InvalidInput, MaterialNotFound
@@ -98,10 +98,10 @@ def get_material(settings: Settings, material_id: str) -> Material:
         version = mpr.db_version
         endpoint = str(mpr.endpoint)
     if not docs:
-        where = "the live Materials Project" if api_key(settings) else "the local MP snapshot"
+        where = "the live Materials Project" if client_of(settings).config.key else "the local MP snapshot"
         raise MaterialNotFound(f"no material {material_id!r} in {where}")
     record = {k: v for k, v in docs[0].items() if v is not None}
-    source = "Materials Project (live)" if api_key(settings) else "local MP snapshot"
+    source = "Materials Project (live)" if client_of(settings).config.key else "local MP snapshot"
     return Material(material_id, record, source, endpoint, version)
 
 

@@ -8,7 +8,9 @@ import json
 import shutil
 from pathlib import Path
 
-from agents.mp.snapshot import SAMPLE_MATERIALS
+from tests._support.mp import MP_SAMPLE
+
+SAMPLE_MATERIALS = MP_SAMPLE / "materials.jsonl"
 
 SI_ANSWER = "Silicon (mp-149) has a band gap of 0.61 eV."
 SI_REPLIES = [  # scripted provider replies of one grounded turn: the linker fetched Si's band gap, the model writes
