@@ -7,20 +7,19 @@ from what the real chain returned, and checked here against the sample snapshot'
 from __future__ import annotations
 
 import json
-from importlib import resources
 
 import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 
 from agents.chat import ChatConfig
 from matlas.wiring import chat_agent
+from tests._support.mp import MP_SAMPLE
 from tests._support.scripted_chat import ScriptedChatModel
 
 SAMPLE = {
-    doc["material_id"]: doc
-    for doc in map(json.loads, resources.files("agents.mp.data").joinpath("materials.jsonl").read_text().splitlines())
+    doc["material_id"]: doc for doc in map(json.loads, (MP_SAMPLE / "materials.jsonl").read_text().splitlines())
 }
-RECIPES = [json.loads(line) for line in resources.files("agents.mp.data").joinpath("synthesis.jsonl").read_text().splitlines()]
+RECIPES = [json.loads(line) for line in (MP_SAMPLE / "synthesis.jsonl").read_text().splitlines()]
 
 
 def call(name: str, args: dict) -> AIMessage:

@@ -20,9 +20,10 @@ from agents.eval import (
 )
 from matlas.errors import InvalidInput
 from matlas.wiring import chat_agent, mp_client
+from tests._support.mp import MP_SAMPLE
 from tests._support.scripted_chat import ScriptedChatModel
 
-SNAPSHOT = DEFAULT_TASKS.parents[1] / "mp" / "data" / "materials.jsonl"
+SNAPSHOT = MP_SAMPLE / "materials.jsonl"
 
 
 def task(prop="band_gap", material_id="mp-149", id_="t") -> EvalTask:
