@@ -184,10 +184,10 @@ def llm_config(settings: Settings) -> LLMConfig:
 def mp_client(settings: Settings) -> MPClient:
     """The process's MP client for the settings' endpoint: live MP with a key, else the embedded snapshot
     server; one per endpoint, so every session's tools share an HTTP session."""
-    from agents.mp.client import LIVE_ENDPOINT, OFFLINE_API_KEY, api_key, embedded_endpoint
+    from agents.mp.client import LIVE_ENDPOINT, OFFLINE_API_KEY, client_of, embedded_endpoint
     from agents.tools import MPClient
 
-    if key := api_key(settings):
+    if key := client_of(settings).config.key:
         endpoint = settings.mp_endpoint or LIVE_ENDPOINT
     else:
         key, endpoint = OFFLINE_API_KEY, settings.mp_endpoint or embedded_endpoint(settings.mp_db_path)
