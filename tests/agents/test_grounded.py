@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from importlib import resources
 
 import pytest
 from langchain_core.messages import SystemMessage
@@ -17,12 +16,14 @@ from pymatgen.core import Element, Structure
 from agents.chat import ChatTurn
 from agents.grounding import states_value
 from matlas.wiring import chat_agent
+from tests._support.mp import MP_SAMPLE
 from tests._support.scripted_chat import ScriptedChatModel
 
-SAMPLE = {d["material_id"]: d for d in map(
-    json.loads, resources.files("agents.mp.data").joinpath("materials.jsonl").read_text().splitlines())}
-RECIPES = [json.loads(line) for line in
-           resources.files("agents.mp.data").joinpath("synthesis.jsonl").read_text().splitlines()]
+SAMPLE = {d["material_id"]: d for d in map(json.loads, (MP_SAMPLE / "materials.jsonl").read_text().splitlines())}
+RECIPES = [json.loads(line) for line in (MP_SAMPLE / "synthesis.jsonl").read_text().splitlines()]
+
+SAMPLE = {d["material_id"]: d for d in map(json.loads, (MP_SAMPLE / "materials.jsonl").read_text().splitlines())}
+RECIPES = [json.loads(line) for line in (MP_SAMPLE / "synthesis.jsonl").read_text().splitlines()]
 
 
 def invent(messages) -> str:
