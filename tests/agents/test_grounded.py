@@ -22,8 +22,6 @@ from tests._support.scripted_chat import ScriptedChatModel
 SAMPLE = {d["material_id"]: d for d in map(json.loads, (MP_SAMPLE / "materials.jsonl").read_text().splitlines())}
 RECIPES = [json.loads(line) for line in (MP_SAMPLE / "synthesis.jsonl").read_text().splitlines()]
 
-SAMPLE = {d["material_id"]: d for d in map(json.loads, (MP_SAMPLE / "materials.jsonl").read_text().splitlines())}
-RECIPES = [json.loads(line) for line in (MP_SAMPLE / "synthesis.jsonl").read_text().splitlines()]
 
 
 def invent(messages) -> str:
