@@ -23,7 +23,6 @@ SAMPLE = {d["material_id"]: d for d in map(json.loads, (MP_SAMPLE / "materials.j
 RECIPES = [json.loads(line) for line in (MP_SAMPLE / "synthesis.jsonl").read_text().splitlines()]
 
 
-
 def invent(messages) -> str:
     return "The band gap is about 3.4 eV."
 
