@@ -37,7 +37,7 @@ from agents.grounding import check_grounding, states_value
 from matlas.errors import InvalidInput, MatlasError
 
 if TYPE_CHECKING:
-    from agents.tools.client import MPClient
+    from agents.mp.client import MPClient
 
 __all__ = [
     "DEFAULT_TASKS",

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
     from agents.chat import ChatAgent, ChatConfig
     from agents.llm import LLMConfig
+    from agents.mp.client import MPClient
     from agents.sessions import ChatService, SessionStore
-    from agents.tools import MPClient
     from index.build import BuildParams
     from index.manifest import IndexManifest
     from retrieval.encoder import MultiVectorEncoder
@@ -168,7 +168,7 @@ def chat_service(
 
 
 _SESSION_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-_clients: dict[tuple[str, str, tuple[str, ...]], MPClient] = {}
+_clients: dict[tuple[str | None, str | None, str, tuple[str, ...]], MPClient] = {}
 _clients_lock = threading.Lock()
 
 
@@ -182,19 +182,15 @@ def llm_config(settings: Settings) -> LLMConfig:
 
 
 def mp_client(settings: Settings) -> MPClient:
-    """The process's MP client for the settings' endpoint: live MP with a key, else the embedded snapshot
-    server; one per endpoint, so every session's tools share an HTTP session."""
-    from agents.mp.client import LIVE_ENDPOINT, OFFLINE_API_KEY, client_of, embedded_endpoint
-    from agents.tools import MPClient
+    """The process's MP client for the settings: live MP with a key, else the embedded snapshot server
+    (or the endpoint set); one per configuration, so every session's tools share an HTTP session."""
+    from agents.mp.client import MPClient, MPConfig
 
-    if key := client_of(settings).config.key:
-        endpoint = settings.mp_endpoint or LIVE_ENDPOINT
-    else:
-        key, endpoint = OFFLINE_API_KEY, settings.mp_endpoint or embedded_endpoint(settings.mp_db_path)
-    ident = (endpoint, key, tuple(settings.mp_thermo_types))
+    config = MPConfig(api_key=settings.mp_api_key, endpoint=settings.mp_endpoint, db_path=settings.mp_db_path)
+    ident = (config.key, config.endpoint, str(config.db_path), tuple(settings.mp_thermo_types))
     with _clients_lock:
         if ident not in _clients:
-            _clients[ident] = MPClient(endpoint, key, thermo_types=settings.mp_thermo_types)
+            _clients[ident] = MPClient(config, thermo_types=settings.mp_thermo_types)
         return _clients[ident]
 
 

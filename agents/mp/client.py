@@ -7,7 +7,7 @@ The shell builds one ``MPClient(MPConfig(...))`` from its settings and hands it 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,8 +22,12 @@ from agents.mp.server import SnapshotServer
 from agents.mp.snapshot import Snapshot
 from matlas.errors import UpstreamError
 
-__all__ = ["LIVE_ENDPOINT", "OFFLINE_API_KEY", "MPClient", "MPConfig", "embedded_endpoint",
-           "open_rester"]
+__all__ = ["DEFAULT_THERMO_TYPES", "LIVE_ENDPOINT", "OFFLINE_API_KEY", "MPClient", "MPConfig", "client_of",
+           "embedded_endpoint", "open_rester"]
+
+DEFAULT_THERMO_TYPES = ("GGA_GGA+U_R2SCAN", "GGA_GGA+U")
+"""Thermo types in order of preference: MP's mixed GGA/GGA+U/r2SCAN hull, else the GGA/GGA+U one
+(older snapshots hold only that). Each material's thermo data comes from the first type it has."""
 
 LIVE_ENDPOINT = "https://api.materialsproject.org/"
 OFFLINE_API_KEY = "matlas-offline-snapshot-key-0000"
@@ -75,11 +79,42 @@ def embedded_endpoint(db_path: Path, *, progress: bool = False) -> str:
 
 
 class MPClient:
-    """One MP client per process: opens ``MPRester`` sessions on the configured endpoint."""
+    """One MP client per process, shared by the tools of all sessions: ``search`` runs on one lazily
+    opened ``MPRester`` (one HTTP session); ``rester()`` opens a session of its own (document models)."""
 
-    def __init__(self, config: MPConfig) -> None:
+    def __init__(self, config: MPConfig, *, thermo_types: Sequence[str] = DEFAULT_THERMO_TYPES) -> None:
+        if not thermo_types:
+            raise ValueError("thermo_types must name at least one MP thermo type, e.g. GGA_GGA+U_R2SCAN")
         self.config = config
+        self.thermo_types = tuple(thermo_types)
         self._provenance: dict[str, Any] | None = None
+        self._shared: Any = None
+        self._lock = threading.Lock()
+
+    def search(self, endpoint: str, *, limit: int, **criteria: Any) -> list[dict[str, Any]]:
+        """One ``materials.<endpoint>.search``: a single chunk of at most ``limit`` raw documents."""
+        criteria = {k: v for k, v in criteria.items() if v is not None}
+        key = self.config.key or OFFLINE_API_KEY
+        try:
+            with self._lock:
+                if self._shared is None:
+                    self._shared = MPRester(api_key=key, endpoint=self.endpoint, use_document_model=False,
+                                            mute_progress_bars=True)
+                rester = self._shared
+            return getattr(rester.materials, endpoint).search(**criteria, num_chunks=1, chunk_size=limit)
+        except (MPRestError, RequestException) as err:
+            message = str(err).replace(key, "**********")
+            raise UpstreamError(f"Materials Project request to {self.endpoint} failed: {message}") from None
+
+    def close(self) -> None:
+        """Close the shared HTTP session (a later search opens a new one)."""
+        with self._lock:
+            if self._shared is not None:
+                self._shared.session.close()
+                self._shared = None
+
+    def __repr__(self) -> str:
+        return f"MPClient(endpoint={self.config.endpoint or '(default)'!r}, thermo_types={self.thermo_types!r})"
 
     @property
     def endpoint(self) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from langchain_core.tools import BaseTool
 
 from agents.artifacts import ArtifactStore
-from agents.tools.client import MPClient
+from agents.mp.client import MPClient
 from agents.tools.elasticity import elasticity_tools
 from agents.tools.electronic import electronic_tools
 from agents.tools.magnetism import magnetism_tools

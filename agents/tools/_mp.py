@@ -21,9 +21,9 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 from pymatgen.core import Element
 
 from agents.artifacts import ArtifactStore
+from agents.mp.client import MPClient
 from agents.mp.documents import reduced_formula
 from agents.tools._common import rounded, with_units
-from agents.tools.client import MPClient
 from matlas.errors import InvalidInput
 
 __all__ = [

@@ -7,9 +7,9 @@ from typing import Any
 from langchain_core.tools import BaseTool
 
 from agents.artifacts import ArtifactStore
+from agents.mp.client import MPClient
 from agents.tools._common import make_tool
 from agents.tools._mp import MaterialQuery, for_materials, stash_arrays
-from agents.tools.client import MPClient
 
 __all__ = ["magnetism_tools"]
 

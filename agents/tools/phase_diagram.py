@@ -11,7 +11,7 @@ from typing import Any
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
-from agents.mp.client import MPClient, MPConfig
+from agents.mp.client import MPClient
 from agents.mp.phase_diagram import phase_diagram
 from agents.tools._common import make_tool, rounded
 
@@ -26,12 +26,9 @@ class _GetPhaseDiagram(BaseModel):
     max_unstable: int = Field(10, ge=0, le=50, description="List at most this many phases above the hull.")
 
 
-def phase_diagram_tools(mp: Any) -> list[BaseTool]:
-    """The phase-diagram tool on the injected MP client (``agents.mp.client.MPClient``, or the
-    tools' ``agents.tools.client.MPClient``, whose endpoint and key it reuses)."""
-    client = mp if isinstance(mp, MPClient) else MPClient(
-        MPConfig(endpoint=mp.endpoint, api_key=getattr(mp, "_key", None) or None, db_path=".")
-    )
+def phase_diagram_tools(mp: MPClient) -> list[BaseTool]:
+    """The phase-diagram tool on the injected MP client."""
+    client = mp
 
     def get_phase_diagram(args: _GetPhaseDiagram) -> dict[str, Any]:
         result = phase_diagram(client, args.chemsys, max_unstable=args.max_unstable).model_dump()

@@ -19,9 +19,9 @@ from pymatgen.core import Element, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from agents.artifacts import ArtifactStore
+from agents.mp.client import MPClient
 from agents.tools._common import make_tool, rounded
 from agents.tools._mp import ElementSymbol, MaterialId, mp_search, parse_material_id
-from agents.tools.client import MPClient
 from matlas.errors import InvalidInput
 
 __all__ = ["describe_structure", "largest_void", "structure_tools"]

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, model_validator
 
+from agents.mp.client import MPClient
 from agents.tools._common import make_tool
 from agents.tools._mp import (
     Chemsys,
@@ -19,7 +20,6 @@ from agents.tools._mp import (
     mp_search,
     results,
 )
-from agents.tools.client import MPClient
 
 __all__ = ["summary_tools"]
 

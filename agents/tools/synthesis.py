@@ -7,9 +7,9 @@ from typing import Any, Literal
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, model_validator
 
+from agents.mp.client import MPClient
 from agents.tools._common import make_tool
 from agents.tools._mp import Formula, Limit, results
-from agents.tools.client import MPClient
 
 __all__ = ["synthesis_tools"]
 

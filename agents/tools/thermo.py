@@ -11,9 +11,9 @@ from typing import Any
 from langchain_core.tools import BaseTool
 from pydantic import Field
 
+from agents.mp.client import MPClient
 from agents.tools._common import make_tool
 from agents.tools._mp import MaterialQuery, for_materials, polymorphs, results
-from agents.tools.client import MPClient
 
 __all__ = ["thermo_tools"]
 

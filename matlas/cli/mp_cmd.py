@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from matlas import wiring
 from matlas.cli._common import JsonOption, console, print_json, settings_of
 from matlas.errors import InvalidInput
 
@@ -24,11 +25,7 @@ DbOption = typer.Option(None, "--db", help="Snapshot file (default: settings, HO
 
 def mp_client(settings: Settings) -> MPClient:
     """The MP client of ``settings``: live MP with a key, else the snapshot (or the endpoint set)."""
-    from agents.mp.client import MPClient, MPConfig
-
-    return MPClient(
-        MPConfig(api_key=settings.mp_api_key, endpoint=settings.mp_endpoint, db_path=settings.mp_db_path)
-    )
+    return wiring.mp_client(settings)
 
 
 @app.command("import")

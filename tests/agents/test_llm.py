@@ -170,9 +170,10 @@ def _expert_tool_specs():
     from langchain_core.utils.function_calling import convert_to_openai_tool
 
     from agents.artifacts import ArtifactStore
-    from agents.tools import MPClient, expert_tools
+    from agents.mp.client import MPClient, MPConfig
+    from agents.tools import expert_tools
 
-    groups = expert_tools(MPClient("http://127.0.0.1:9/", "x" * 32), ArtifactStore(Path("unused")))
+    groups = expert_tools(MPClient(MPConfig(endpoint="http://127.0.0.1:9/", db_path=Path("unused"))), ArtifactStore(Path("unused")))
     return [convert_to_openai_tool(t) for group in groups.values() for t in group]
 
 

@@ -1,11 +1,12 @@
 import json
+from pathlib import Path
 
 from agents.artifacts import ArtifactStore
 from agents.graph import expert_descriptions
+from agents.mp.client import MPClient, MPConfig
 from agents.tools import EXPERTS, expert_tools
-from agents.tools.client import MPClient
 
-MP = MPClient("http://127.0.0.1:9/", "x" * 32)  # never called: these tests read schemas
+MP = MPClient(MPConfig(endpoint="http://127.0.0.1:9/", db_path=Path("unused")))  # never called: these tests read schemas
 
 
 def test_every_expert_has_a_prompt_and_unique_snake_case_tools(tmp_path):
