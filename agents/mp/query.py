@@ -42,7 +42,7 @@ from agents.mp.filters import (
     thermo_ids,
     thermo_types,
 )
-from agents.mp.routes import client_routes, empty_collections, model_fields
+from agents.mp.routes import client_routes, empty_collections, model_fields, route_model
 
 __all__ = ["ENDPOINTS", "MAX_LIMIT", "Endpoint", "SearchResult", "search"]
 
@@ -98,7 +98,11 @@ class Endpoint:
     build: Callable[[dict], dict] = dict
     default_fields: tuple[str, ...] | None = ("material_id", "formula_pretty")
     fts: str | None = None  # full-text table behind ``keywords``, its rowid the table's ``id``
-    model: type[BaseModel] | None = None  # the client's document model of the route
+
+    @property
+    def model(self) -> type[BaseModel] | None:
+        """The client's document model of the route (imported on first use)."""
+        return route_model(self.route)
 
     @property
     def fields(self) -> frozenset[str]:
@@ -106,16 +110,10 @@ class Endpoint:
         return model_fields(self.model) | set(self.filters) | {self.key}
 
 
-def _model(route: str) -> type[BaseModel] | None:
-    return client_routes().get(route.strip("/"))
-
-
 def _materials(name: str, filters: Mapping[str, Filter], *, present: str = "1") -> Endpoint:
     route = f"/materials/{name}/"
     return Endpoint(
-        route, "materials", "material_id", filters, present, ENDPOINT_DOCS[name],
-        model=_model(route),
-    )
+        route, "materials", "material_id", filters, present, ENDPOINT_DOCS[name])
 
 
 ENDPOINTS: dict[str, Endpoint] = {
@@ -224,13 +222,12 @@ ENDPOINTS: dict[str, Endpoint] = {
         build=synthesis_doc,
         default_fields=None,
         fts="synthesis_fts",
-        model=_model("materials/synthesis"),
     ),
 }
 _SERVED = {e.route.strip("/") for e in ENDPOINTS.values()}
 ENDPOINTS |= {
-    route: Endpoint(f"/{route}/", None, "material_id", {}, model=model)
-    for route, model in client_routes().items()
+    route: Endpoint(f"/{route}/", None, "material_id", {})
+    for route in client_routes()
     if route not in _SERVED
 }
 """Every other route the installed client knows: MP's envelope with no documents."""

@@ -8,17 +8,19 @@ the sub-routes the client's helpers append (``core/blessed_tasks``, ``robocrys/t
 
 from __future__ import annotations
 
+import ast
 import importlib
-import pkgutil
+import importlib.util
 import types
 import typing
 from collections.abc import Mapping, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["SUB_ROUTES", "client_routes", "empty_collections", "model_fields"]
+__all__ = ["SUB_ROUTES", "client_routes", "empty_collections", "model_fields", "route_model"]
 
 SUB_ROUTES = {
     "materials/core/blessed_tasks": "materials/core",
@@ -26,29 +28,58 @@ SUB_ROUTES = {
     "materials/similarity/match": "materials/similarity",
 }
 """Sub-routes the client's helpers query (``suburl=``), with the route whose model they share."""
-_UNIMPORTABLE = {"materials/alloys": None}  # needs pymatgen-analysis-alloys on the client side
 _VALUE_DICTS = {"bulk_modulus", "shear_modulus"}  # values (voigt/reuss/vrh), not collections
 
 
 @cache
-def client_routes() -> dict[str, type[BaseModel] | None]:
-    """Route suffix (``materials/thermo``) -> its document model, for every rester of the client."""
-    import mp_api.client.routes as package
-    from mp_api.client.core import BaseRester
+def client_routes() -> dict[str, str | None]:
+    """Route suffix (``materials/thermo``) -> the rester class that serves it (``module:Class``), for
+    every rester of the installed client.
 
-    routes: dict[str, type[BaseModel] | None] = dict(_UNIMPORTABLE)
-    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-        try:
-            module = importlib.import_module(info.name)
-        except ImportError:
-            continue
-        for value in vars(module).values():
-            is_rester = isinstance(value, type) and issubclass(value, BaseRester)
-            if is_rester and (suffix := getattr(value, "suffix", None)):
-                routes[suffix] = getattr(value, "document_model", None)
+    Read from the client's source, not by importing it: importing every rester module costs about
+    20 s of CPU (``materials/similarity`` alone pulls robocrys and pymatgen's prototype tables), the
+    client itself imports them lazily, and so does :func:`route_model`.
+    """
+    spec = importlib.util.find_spec("mp_api.client.routes")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    root = Path(next(iter(spec.submodule_search_locations)))
+    routes: dict[str, str | None] = {}
+    for path in sorted(root.rglob("*.py")):
+        module = ".".join((spec.name, *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef) and (suffix := _class_str(node, "suffix")):
+                routes.setdefault(suffix, f"{module}:{node.name}")
     for sub, parent in SUB_ROUTES.items():
         routes[sub] = routes.get(parent)
     return routes
+
+
+def _class_str(node: ast.ClassDef, name: str) -> str | None:
+    """The string constant assigned to ``name`` in the body of class ``node``, if any."""
+    for stmt in node.body:
+        target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else getattr(
+            stmt, "target", None)
+        value = getattr(stmt, "value", None)
+        if (isinstance(target, ast.Name) and target.id == name and isinstance(value, ast.Constant)
+                and isinstance(value.value, str) and value.value):
+            return value.value
+    return None
+
+
+@cache
+def route_model(route: str) -> type[BaseModel] | None:
+    """The client's document model of ``route`` (imported on first use; None for a route the client
+    does not know or whose rester cannot be imported here)."""
+    where = client_routes().get(route.strip("/"))
+    if where is None:
+        return None
+    module, _, name = where.partition(":")
+    try:
+        rester = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+    return getattr(rester, "document_model", None)
 
 
 def model_fields(model: type[BaseModel] | None) -> frozenset[str]:
