@@ -5,6 +5,8 @@ entries (``get_entries``, ``get_entry_by_material_id``, ``get_entries_in_chemsys
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import warnings
 
 import httpx
@@ -15,7 +17,7 @@ from mp_api.client.core import MPRestError
 from pymatgen.core import Composition
 
 from agents.mp.client import OFFLINE_API_KEY
-from agents.mp.routes import client_routes
+from agents.mp.routes import client_routes, route_model
 from agents.mp.server import serve_snapshot
 from agents.mp.snapshot import MaterialRecord
 from matlas.errors import InvalidInput
@@ -59,6 +61,22 @@ def test_every_route_the_client_knows_speaks_the_protocol(endpoint):
         r = httpx.get(f"{endpoint}{route}/", params={"_limit": 1})
         assert r.status_code == 200, route
         assert set(r.json()) == {"data", "meta"} and r.json()["meta"]["total_doc"] >= 0, route
+
+
+def test_route_models_are_the_resters_document_models_imported_on_first_use():
+    """Routes are read from the client's source; a model is the rester's own ``document_model``, and
+    importing the snapshot server imports no rester (emmet's similarity model alone costs ~20 s)."""
+    from emmet.core.summary import SummaryDoc
+    from emmet.core.thermo import ThermoDoc
+    from mp_api.client.routes.materials.electronic_structure import DosRester
+
+    assert route_model("materials/summary") is SummaryDoc and route_model("/materials/thermo/") is ThermoDoc
+    assert route_model("materials/electronic_structure/dos") is DosRester.document_model
+    assert route_model("materials/no_such_route") is None
+    probe = ("import sys, agents.mp.server; "
+             "print(sorted(m for m in sys.modules if m.startswith('mp_api.client.routes.materials.')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_helpers_on_routes_without_data_say_no_data(mpr):
