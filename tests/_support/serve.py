@@ -14,6 +14,8 @@ import httpx
 
 from tests._support.redis_server import free_port
 
+_CLEARED = ("MP_API_KEY", "OPENAI_API_KEY", "MATLAS_API_KEYS", "MATLAS_ALLOW_INSECURE")
+
 
 @dataclass
 class Served:
@@ -29,9 +31,9 @@ class Served:
 @contextmanager
 def serve_process(env: dict[str, str], *args: str, timeout_s: float = 180) -> Iterator[Served]:
     """A ``matlas serve`` process (``--no-build-default`` and ``args``) with ``env`` added to this
-    environment (API keys removed); stopped with SIGTERM afterwards."""
+    environment (API keys, the server's own included, removed); stopped with SIGTERM afterwards."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("MP_API_KEY", "OPENAI_API_KEY")} | {
+    env = {k: v for k, v in os.environ.items() if k not in _CLEARED} | {
         "HF_HUB_OFFLINE": "1", **env}
     proc = subprocess.Popen([sys.executable, "-m", "matlas", "serve", "--port", str(port), "--no-build-default", *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
