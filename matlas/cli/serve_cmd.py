@@ -33,6 +33,7 @@ def serve(
     host, port = host or settings.host, port or settings.port
     protection = check_binding(host, keyed=bool(settings.key_ring()),
                                allow_insecure=allow_insecure or settings.allow_insecure)
+    console.print(protection, markup=False, highlight=False, soft_wrap=True)
     if build_default and (built := wiring.ensure_default_index(settings, announce=console.print, progress=True)):
         console.print(f"built {built.name} {built.version}: {built.documents} documents")
     app = create_app(settings)
@@ -44,7 +45,7 @@ def serve(
     auth = " -H \"authorization: Bearer $MATLAS_KEY\"" if settings.key_ring() else ""
     console.print(
         f"[bold]matlas[/] serving {settings.indexes_dir} on {base}  (web app: {base}/  OpenAPI: {base}/docs  "
-        f"MCP: {base}/mcp)\n{protection}\n"
+        f"MCP: {base}/mcp)\n"
         f"try:  curl -s {base}/v1/search{auth} -H 'content-type: application/json' "
         f"-d '{{\"query\": \"wide band gap nitride semiconductor\", \"k\": 5}}'"
     )
