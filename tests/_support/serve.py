@@ -26,13 +26,14 @@ class Served:
     base: str
     process: subprocess.Popen
     log: Path
+    printed: str | None = None  # everything, once the process has stopped
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
     def output(self) -> str:
         """What the process printed so far (stdout and stderr)."""
-        return self.log.read_text(errors="replace")
+        return self.printed if self.printed is not None else self.log.read_text(errors="replace")
 
 
 def serve_env(env: dict[str, str]) -> dict[str, str]:
@@ -67,3 +68,4 @@ def serve_process(env: dict[str, str], *args: str, timeout_s: float = 180) -> It
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+            served.printed = served.output()
