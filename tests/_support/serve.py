@@ -42,7 +42,7 @@ def serve_env(env: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def serve_process(env: dict[str, str], *args: str, timeout_s: float = 180) -> Iterator[Served]:
+def serve_process(env: dict[str, str], *args: str, timeout_s: float = 600) -> Iterator[Served]:
     """A ``matlas serve`` process (``--no-build-default`` and ``args``) with ``env`` added to this
     environment (API keys removed); stopped with SIGTERM afterwards."""
     port = free_port()
