@@ -83,12 +83,29 @@ def create_app(
 
     mount_web(app)
     mount_mcp(app)
+    if not app.state.keys:
+        _without_security(app)
     app.add_middleware(StrictJSON)
     app.add_middleware(AllowedMethods, paths_of=lambda: app.openapi()["paths"])
     app.add_middleware(Deadline, timeout_s=settings.request_timeout_s)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Authenticate, keys=app.state.keys)  # outermost: no key, nothing else is read
     return app
+
+
+def _without_security(app: FastAPI) -> None:
+    """A keyless server's schema asks for no key: drop the bearer scheme that the scope checks declare."""
+    schema_of = app.openapi
+
+    def openapi() -> dict:
+        schema = schema_of()
+        for item in schema["paths"].values():
+            for operation in item.values():
+                operation.pop("security", None)
+        schema.get("components", {}).pop("securitySchemes", None)
+        return schema
+
+    app.openapi = openapi
 
 
 def warm_up(app: FastAPI) -> list[str]:
