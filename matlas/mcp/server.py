@@ -30,6 +30,7 @@ from matlas.errors import InvalidInput
 from matlas.materials import ExportFormat, Material, artifact_file, get_material, material_file
 from matlas.mcp.phase_diagram import phase_diagram
 from matlas.security.keys import LOCAL, Principal
+from matlas.security.rate import RateLimits
 from matlas.settings import Settings
 from retrieval.search import MAX_K, SearchMode
 from retrieval.service import CrossModalService, SearchService
@@ -80,8 +81,16 @@ def _describe(material: Material) -> str:
 
 def build_server(settings: Settings, *, search: SearchService | None = None,
                  crossmodal: CrossModalService | None = None, chat: ChatService | None = None,
-                 stateless_http: bool = True) -> FastMCP:
-    """The MCP server over ``settings``' data, sharing ``search`` and ``chat`` with the HTTP app when given."""
+                 stateless_http: bool = True, rate_limits: RateLimits | None = None) -> FastMCP:
+    """The MCP server over ``settings``' data, sharing ``search``, ``chat`` and the per-key ``rate_limits``
+    with the HTTP app when given (over stdio there is one local user and no limit)."""
+
+    def count(group: str, ctx: Context | None) -> Principal:
+        caller = caller_of(ctx)
+        if rate_limits is not None:
+            rate_limits.hit(group, caller.name)
+        return caller
+
     search = search or SearchService.from_settings(settings)
     crossmodal = crossmodal or CrossModalService(search.catalog, search.encoders, snapshot=settings.mp_snapshot,
                                                  default_encoder=settings.encoder_model)
@@ -104,9 +113,10 @@ def build_server(settings: Settings, *, search: SearchService | None = None,
         ctx: Context | None = None,
     ) -> dict[str, Any]:
         """Rank documents of one of the platform's indexes for a text query (ids, titles, scores, text, metadata)."""
+        caller = count("search", ctx)
         name = index or settings.default_index
         searcher = search.searcher(name)
-        check_exact(caller_of(ctx), mode, name, searcher.index.manifest.documents, settings.exact_max_documents)
+        check_exact(caller, mode, name, searcher.index.manifest.documents, settings.exact_max_documents)
         hits = searcher.search(query, k, mode=mode)
         return {"index": name, "version": searcher.index.manifest.version, "mode": mode,
                 "hits": [h.model_dump() for h in hits]}
@@ -121,10 +131,12 @@ def build_server(settings: Settings, *, search: SearchService | None = None,
         structure: Annotated[str | None, Field(description="CIF text, pymatgen JSON, or an MP id; returns texts.")] = None,
         k: Annotated[int, Field(ge=1, le=1000)] = 10,
         index: Annotated[str, Field(description="Cross-modal hash index name.")] = CROSSMODAL_INDEX,
+        ctx: Context | None = None,
     ) -> dict[str, Any]:
         """Cross-modal search over binary codes: structures for a text, or texts for a structure (exactly one)."""
         if (text is None) == (structure is None) or (text is not None and not text.strip()):
             raise InvalidInput("give exactly one of 'text' (non-blank) and 'structure'")
+        count("search", ctx)
         searcher, hits = crossmodal.search(index, text=text, structure=structure, k=k)
         return {"index": index, "version": searcher.manifest.version, "hits": [h.model_dump() for h in hits]}
 
@@ -147,7 +159,7 @@ def build_server(settings: Settings, *, search: SearchService | None = None,
         ctx: Context | None = None,
     ) -> dict[str, Any]:
         """One grounded agent turn: an answer from Materials Project data with its citations and ungrounded numbers."""
-        session, answer = chat.ask(session_id, question, caller_of(ctx).name)
+        session, answer = chat.ask(session_id, question, count("chat", ctx).name)
         return {"session_id": session.id, "answer": answer.content, "citations": answer.citations,
                 "ungrounded": answer.ungrounded, "tool_steps": len(answer.steps)}
 

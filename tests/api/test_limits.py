@@ -22,7 +22,8 @@ from tests._support.serve import serve_process
 pytestmark = pytest.mark.slow
 
 SEARCHES_PER_MINUTE, CHATS_PER_MINUTE, TIMEOUT_S = 4, 3, 30
-KEYS = ("s1", "s2", "c1", "t1", "t2", "t3")
+KEYS = ("s1", "s2", "c1", "t1", "t2", "t3", "m1")
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 UNKNOWN_SESSION = "0" * 32
 
 
@@ -72,6 +73,17 @@ def test_searches_past_the_rate_limit_get_429_per_key(limited):
     assert retry_after(over) <= 60
     # another key has its own counter
     assert httpx.post(f"{base}/v1/search", json=body, headers=bearer(tokens["s2"]), timeout=60).status_code == 200
+
+
+def test_mcp_searches_count_against_the_same_limit(limited):
+    base, tokens, _, _ = limited
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "retrieval_search", "arguments": {"query": "blue LED semiconductor", "k": 2}}}
+    replies = [httpx.post(f"{base}/mcp", json=call, headers=MCP_HEADERS | bearer(tokens["m1"]), timeout=60)
+               for _ in range(SEARCHES_PER_MINUTE + 1)]
+    assert all(r.status_code == 200 for r in replies)
+    assert all('"isError":true' not in r.text and "gan" in r.text for r in replies[:-1]), replies[0].text
+    assert '"isError":true' in replies[-1].text and "'m1' is over its search limit" in replies[-1].text
 
 
 def test_chats_past_the_rate_limit_get_429(limited):
