@@ -62,3 +62,33 @@ class TaskNotFound(MatlasError, LookupError):
     """A task id that no task store holds (or no task store is configured)."""
 
     status_code = 404
+
+
+class Forbidden(MatlasError, PermissionError):
+    """The caller's key may not do this (a read key asking for an admin operation)."""
+
+    status_code = 403
+
+
+class RateLimited(MatlasError):
+    """Too many requests of one key in the current window; retry after ``retry_after_s`` seconds."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def __reduce__(self):  # pickle with both arguments
+        return (type(self), (self.message, self.retry_after_s))
+
+
+class Busy(Unavailable):
+    """Every slot of a capped resource (chat turns, generations) is taken; retry after ``retry_after_s``."""
+
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def __reduce__(self):
+        return (type(self), (self.message, self.retry_after_s))

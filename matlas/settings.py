@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from matlas.security.keys import KeyRing
 from retrieval.encoders.options import EncoderOptions
 from retrieval.fde import FDEParams
 
@@ -49,6 +50,24 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_body_bytes: int = Field(2_000_000, ge=1024, description="Largest HTTP request body; larger ones get 413.")
+    api_keys: SecretStr | None = Field(
+        None, description="API keys as name:scope:sha256hex entries (scope read or admin), separated by commas; "
+                          "make one with `matlas keys create`. Unset: keyless, loopback only.")
+    allow_insecure: bool = Field(False, description="Serve a non-loopback address without API keys (anyone is admin).")
+    rate_limit_search: str | None = Field(
+        "600/minute", description="Per-key limit of search requests (limits notation, e.g. '10/second'; "
+                                  "empty: none).")
+    rate_limit_chat: str | None = Field(
+        "60/minute", description="Per-key limit of chat turns and completions (limits notation; empty: none).")
+    rate_limit_storage: str | None = Field(
+        None, description="Where rate-limit counters live (limits storage URI); default redis_url, else memory.")
+    max_concurrent_chats: int = Field(8, ge=1, description="Chat turns running at once per process; more get 503.")
+    max_concurrent_generations: int = Field(
+        4, ge=1, description="Completions (/v1/chat/completions) generating at once per process; more get 503.")
+    request_timeout_s: float = Field(
+        120.0, gt=0, description="Longest wait for a response to start; then 503 (streams, once started, go on).")
+    exact_max_documents: int = Field(
+        50_000, ge=0, description="Largest index a read key may search in exact mode (brute-force MaxSim).")
     mp_db: Path | None = Field(None, description="SQLite MP snapshot served offline; default HOME/mp.sqlite.")
     mp_endpoint: str | None = Field(
         None, description="MP REST endpoint; default the live MP with a key, else the embedded snapshot server."
@@ -81,6 +100,31 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("MATLAS_LLM_API_KEY", "OPENAI_API_KEY")
     )
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            KeyRing.parse(value.get_secret_value())  # raises ValueError naming the bad entry's position
+        return value
+
+    @field_validator("rate_limit_search", "rate_limit_chat")
+    @classmethod
+    def _rate(cls, value: str | None) -> str | None:
+        if value is None or not value.strip() or value.strip().lower() in ("none", "unlimited"):
+            return None
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"rate limit {value[:60]!r} is not in limits notation, e.g. '60/minute' or "
+                             "'10/second;500/hour'") from None
+        return value
+
+    def key_ring(self) -> KeyRing:
+        """The configured API keys (empty: keyless)."""
+        return KeyRing.parse(self.api_keys.get_secret_value() if self.api_keys else None)
 
     @property
     def indexes_dir(self) -> Path:
@@ -117,7 +161,9 @@ def scrub(text: str, settings: Settings) -> str:
     >>> scrub("key sk-123 rejected", Settings(llm_api_key="sk-123"))
     'key ********** rejected'
     """
-    for secret in (settings.mp_api_key, settings.llm_api_key):
+    for secret in (settings.mp_api_key, settings.llm_api_key, settings.api_keys):
         if secret is not None and secret.get_secret_value():
             text = text.replace(secret.get_secret_value(), "**********")
+    for key in settings.key_ring().keys:  # each stored digest on its own, too
+        text = text.replace(key.sha256, "**********")
     return text

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from agents.sessions import ChatService, SessionStore
     from index.build import BuildParams
     from index.manifest import IndexManifest
+    from matlas.security.rate import RateLimits
     from retrieval.encoder import MultiVectorEncoder
     from retrieval.encoder_cache import EncoderCache
     from retrieval.service import SearchService
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "build_params", "chat_agent", "chat_service", "encoder", "encoder_cache", "ensure_default_index", "llm_config",
-    "mp_client", "open_session_store", "rebuild_config", "search_service", "serving_config", "submit_rebuild",
+    "mp_client", "open_session_store", "rate_limits", "rebuild_config", "search_service", "serving_config",
+    "submit_rebuild",
     "task_info", "task_queue",
 ]
 
@@ -164,7 +166,17 @@ def chat_service(
         store=lambda: open_session_store(settings),
         llm=(lambda: llm) if llm is not None else (lambda: chat_model(llm_config(settings))),
         agent=lambda model, session_id: chat_agent(settings, llm=model, session_id=session_id, search=search),
+        max_turns=settings.max_concurrent_chats,
     )
+
+
+def rate_limits(settings: Settings) -> RateLimits:
+    """Per-key rate limits of searches and chats, counted in ``rate_limit_storage``, else Redis at
+    ``redis_url``, else this process's memory."""
+    from matlas.security.rate import RateLimits
+
+    storage = settings.rate_limit_storage or settings.redis_url or "memory://"
+    return RateLimits({"search": settings.rate_limit_search, "chat": settings.rate_limit_chat}, storage)
 
 
 _SESSION_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")

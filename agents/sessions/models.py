@@ -13,9 +13,10 @@ from pydantic import BaseModel, Field
 from agents.turns import Turn
 from matlas.errors import SessionNotFound
 
-__all__ = ["Session", "SessionInfo", "SessionStore", "Turn", "checked_id", "new_info", "now"]
+__all__ = ["LOCAL_OWNER", "Session", "SessionInfo", "SessionStore", "Turn", "checked_id", "new_info", "now"]
 
 _ID = re.compile(r"[0-9a-f]{32}")
+LOCAL_OWNER = "local"
 
 
 def now() -> datetime:
@@ -31,6 +32,7 @@ class SessionInfo(BaseModel):
     created_at: datetime
     updated_at: datetime = Field(description="When the last turn was stored (UTC).")
     turn_count: int = 0
+    owner: str = Field(LOCAL_OWNER, description="The API key name that created it ('local' when keyless).")
 
 
 class Session(SessionInfo):
@@ -40,10 +42,14 @@ class Session(SessionInfo):
 
 
 class SessionStore(Protocol):
-    """Where sessions persist; every method raises ``SessionNotFound`` for an unknown id."""
+    """Where sessions persist; every method raises ``SessionNotFound`` for an unknown id.
 
-    def create(self, title: str | None = None) -> SessionInfo:
-        """A new empty session with a fresh uuid4 hex id."""
+    Each session has an ``owner``; ``recent`` lists one owner's sessions. Whether a caller may see
+    a session is ``ChatService``'s check, which treats another owner's session as unknown.
+    """
+
+    def create(self, title: str | None = None, owner: str = LOCAL_OWNER) -> SessionInfo:
+        """A new empty session of ``owner`` with a fresh uuid4 hex id."""
 
     def get(self, session_id: str) -> Session:
         """The session with all its turns."""
@@ -51,8 +57,8 @@ class SessionStore(Protocol):
     def append(self, session_id: str, turns: Sequence[Turn]) -> None:
         """Add ``turns`` at the end, all or none."""
 
-    def recent(self, limit: int = 20) -> list[SessionInfo]:
-        """The ``limit`` most recently updated sessions, newest first."""
+    def recent(self, limit: int = 20, owner: str = LOCAL_OWNER) -> list[SessionInfo]:
+        """The ``limit`` most recently updated sessions of ``owner``, newest first."""
 
     def delete(self, session_id: str) -> None:
         """Remove the session and its turns."""
@@ -65,7 +71,7 @@ def checked_id(session_id: str) -> str:
     return session_id
 
 
-def new_info(title: str | None) -> SessionInfo:
+def new_info(title: str | None, owner: str = LOCAL_OWNER) -> SessionInfo:
     """A new empty session's listing with a fresh uuid4 hex id."""
     stamp = now()
-    return SessionInfo(id=uuid.uuid4().hex, title=title, created_at=stamp, updated_at=stamp)
+    return SessionInfo(id=uuid.uuid4().hex, title=title, created_at=stamp, updated_at=stamp, owner=owner)

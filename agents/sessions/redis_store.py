@@ -8,7 +8,15 @@ from typing import ParamSpec, TypeVar
 
 import redis
 
-from agents.sessions.models import Session, SessionInfo, Turn, checked_id, new_info, now
+from agents.sessions.models import (
+    LOCAL_OWNER,
+    Session,
+    SessionInfo,
+    Turn,
+    checked_id,
+    new_info,
+    now,
+)
 from matlas.errors import SessionNotFound, UpstreamError
 
 __all__ = ["RedisSessionStore"]
@@ -30,18 +38,23 @@ def _redis_errors(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-# KEYS: meta hash, turns list, recent zset; ARGV: id, updated_at, score, turn json...
+# KEYS: meta hash, turns list, the local owner's recent zset (others: that key + ':' + owner);
+# ARGV: id, updated_at, score, turn json...
 _APPEND = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if #ARGV > 3 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 4)) end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+local owner = redis.call('HGET', KEYS[1], 'owner')
+local recent = KEYS[3]
+if owner and owner ~= 'local' then recent = KEYS[3] .. ':' .. owner end
+redis.call('ZADD', recent, ARGV[3], ARGV[1])
 return 1
 """
 
 
 class RedisSessionStore:
-    """Sessions in Redis: a hash per session, a list of its turns, a sorted set by last update."""
+    """Sessions in Redis: a hash per session, a list of its turns, a sorted set by last update per owner
+    (``recent`` for the local user, as before sessions had owners; ``recent:<owner>`` for each key)."""
 
     def __init__(self, url: str, *, prefix: str = "matlas:sessions:") -> None:
         self.client = redis.Redis.from_url(url, decode_responses=True)
@@ -56,20 +69,24 @@ class RedisSessionStore:
     def _recent_key(self) -> str:
         return self.prefix + "recent"
 
+    def _recent_of(self, owner: str) -> str:
+        return self._recent_key if owner == LOCAL_OWNER else f"{self._recent_key}:{owner}"
+
     @staticmethod
     def _info(session_id: str, meta: dict[str, str], turn_count: int) -> SessionInfo:
         return SessionInfo(id=session_id, title=meta.get("title"), created_at=meta["created_at"],
-                           updated_at=meta["updated_at"], turn_count=turn_count)
+                           updated_at=meta["updated_at"], turn_count=turn_count,
+                           owner=meta.get("owner", LOCAL_OWNER))
 
     @_redis_errors
-    def create(self, title: str | None = None) -> SessionInfo:
-        """A new empty session with a fresh uuid4 hex id."""
-        info = new_info(title)
+    def create(self, title: str | None = None, owner: str = LOCAL_OWNER) -> SessionInfo:
+        """A new empty session of ``owner`` with a fresh uuid4 hex id."""
+        info = new_info(title, owner)
         meta, _ = self._keys(info.id)
-        fields = {"created_at": info.created_at.isoformat(), "updated_at": info.updated_at.isoformat()}
+        fields = {"created_at": info.created_at.isoformat(), "updated_at": info.updated_at.isoformat(), "owner": owner}
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(meta, mapping=fields | ({"title": title} if title is not None else {}))
-            pipe.zadd(self._recent_key, {info.id: info.updated_at.timestamp()})
+            pipe.zadd(self._recent_of(owner), {info.id: info.updated_at.timestamp()})
             pipe.execute()
         return info
 
@@ -94,9 +111,9 @@ class RedisSessionStore:
             raise SessionNotFound(f"unknown session {session_id!r}")
 
     @_redis_errors
-    def recent(self, limit: int = 20) -> list[SessionInfo]:
-        """The ``limit`` most recently updated sessions, newest first."""
-        ids = self.client.zrevrange(self._recent_key, 0, limit - 1) if limit > 0 else []
+    def recent(self, limit: int = 20, owner: str = LOCAL_OWNER) -> list[SessionInfo]:
+        """The ``limit`` most recently updated sessions of ``owner``, newest first."""
+        ids = self.client.zrevrange(self._recent_of(owner), 0, limit - 1) if limit > 0 else []
         with self.client.pipeline(transaction=True) as pipe:
             for session_id in ids:
                 meta, turns = self._keys(session_id)
@@ -109,7 +126,8 @@ class RedisSessionStore:
     def delete(self, session_id: str) -> None:
         """Remove the session and its turns."""
         meta, turns = self._keys(session_id)
+        owner = self.client.hget(meta, "owner") or LOCAL_OWNER
         with self.client.pipeline(transaction=True) as pipe:
-            removed, _, _ = pipe.delete(meta).delete(turns).zrem(self._recent_key, session_id).execute()
+            removed, _, _ = pipe.delete(meta).delete(turns).zrem(self._recent_of(owner), session_id).execute()
         if not removed:
             raise SessionNotFound(f"unknown session {session_id!r}")

@@ -14,9 +14,10 @@ from typing import Generic, TypeVar
 from langchain_core.language_models import BaseChatModel
 
 from agents.chat import ChatAgent
-from agents.sessions.models import Session, SessionStore
+from agents.sessions.models import LOCAL_OWNER, Session, SessionInfo, SessionStore
 from agents.turns import ChatAnswer, ChatEvent, Turn, answer_of
-from matlas.errors import MatlasError
+from matlas.errors import MatlasError, SessionNotFound
+from workers.slots import Held, Slots
 
 __all__ = ["ChatService"]
 
@@ -38,16 +39,23 @@ class _Once(Generic[T]):
 
 
 class ChatService:
-    """Chat turns over stored sessions; a turn is stored only once its answer is complete."""
+    """Chat turns over stored sessions; a turn is stored only once its answer is complete.
+
+    Sessions are private: each belongs to the ``owner`` that created it (an API key's name, or
+    ``local``), and to anyone else it is unknown (``SessionNotFound``, not a refusal that would
+    confirm it exists). At most ``max_turns`` turns run at once; one more raises ``Busy``.
+    """
 
     def __init__(
         self,
         store: Callable[[], SessionStore],
         llm: Callable[[], BaseChatModel],
         agent: Callable[[BaseChatModel, str], ChatAgent],
+        *, max_turns: int = 8,
     ) -> None:
         """``store()`` and ``llm()`` are called once, on first use; ``agent(llm, session_id)`` per turn."""
         self._store, self._llm, self._agent = _Once(store), _Once(llm), agent
+        self.slots = Slots(max_turns, "chat turn")
 
     @property
     def store(self) -> SessionStore:
@@ -59,18 +67,43 @@ class ChatService:
         """The chat model (built once)."""
         return self._llm.get()
 
-    def start(self, session_id: str | None, message: str) -> tuple[Session, Iterator[ChatEvent]]:
-        """The session of a turn (``session_id``'s, or a new one titled after ``message``) and its events.
+    def session(self, session_id: str, owner: str = LOCAL_OWNER) -> Session:
+        """``owner``'s session ``session_id`` with its turns (``SessionNotFound`` for anyone else's)."""
+        session = self.store.get(session_id)
+        if session.owner != owner:
+            raise SessionNotFound(f"unknown session {session_id[:64]!r}")
+        return session
 
-        Raises before any event for an unknown session or a missing LLM backend; the turn is stored
-        just before the ``answer`` event, and never when the turn ends in ``error``.
+    def sessions(self, owner: str = LOCAL_OWNER, limit: int = 20) -> list[SessionInfo]:
+        """``owner``'s ``limit`` most recently updated sessions, newest first."""
+        return self.store.recent(limit, owner=owner)
+
+    def delete(self, session_id: str, owner: str = LOCAL_OWNER) -> None:
+        """Delete ``owner``'s session ``session_id`` (``SessionNotFound`` for anyone else's)."""
+        self.session(session_id, owner)
+        self.store.delete(session_id)
+
+    def start(
+        self, session_id: str | None, message: str, owner: str = LOCAL_OWNER
+    ) -> tuple[Session, Iterator[ChatEvent]]:
+        """The session of a turn (``owner``'s ``session_id``, or a new one titled after ``message``) and its events.
+
+        Raises before any event for an unknown session, a missing LLM backend or when every turn slot
+        is taken (``Busy``); the slot is held until the events are consumed or dropped. The turn is
+        stored just before the ``answer`` event, and never when the turn ends in ``error``.
         """
-        session = self.store.get(session_id) if session_id is not None else None
+        session = self.session(session_id, owner) if session_id is not None else None
         llm = self.llm
-        if session is None:
-            title = message.strip().splitlines()[0][:TITLE_CHARS] if message.strip() else None
-            session = Session(**self.store.create(title).model_dump())
-        return session, self._turn(self._agent(llm, session.id), session, message)
+        self.slots.acquire()
+        try:
+            if session is None:
+                title = message.strip().splitlines()[0][:TITLE_CHARS] if message.strip() else None
+                session = Session(**self.store.create(title, owner=owner).model_dump())
+            agent = self._agent(llm, session.id)
+        except BaseException:
+            self.slots.release()
+            raise
+        return session, Held(self._turn(agent, session, message), self.slots)
 
     def _turn(self, agent: ChatAgent, session: Session, message: str) -> Iterator[ChatEvent]:
         try:
@@ -83,7 +116,10 @@ class ChatService:
         except MatlasError as err:
             yield ChatEvent(event="error", data={"detail": str(err)})
 
-    def ask(self, session_id: str | None, message: str) -> tuple[Session, ChatAnswer]:
+    def ask(self, session_id: str | None, message: str, owner: str = LOCAL_OWNER) -> tuple[Session, ChatAnswer]:
         """Run a turn to its stored answer; an agent error raises ``UpstreamError``."""
-        session, events = self.start(session_id, message)
-        return session, answer_of(events)
+        session, events = self.start(session_id, message, owner)
+        try:
+            return session, answer_of(events)
+        finally:
+            events.close()

@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 import matlas
 from agents.sessions import ChatService
 from matlas import wiring
+from matlas.api.auth import Authenticate, admin, reader
 from matlas.api.errors import install_error_handlers, responses
-from matlas.api.middleware import AllowedMethods, BodyLimit, StrictJSON
+from matlas.api.middleware import AllowedMethods, BodyLimit, Deadline, StrictJSON
 from matlas.api.routes import chat, crossmodal, indexes, materials, openai, search, tasks
 from matlas.settings import Settings
 from retrieval.hashing.features import structure_vector
 from retrieval.isolation import IsolatedCalls
 from retrieval.service import CrossModalService, SearchService
+from workers.slots import Slots
 
 __all__ = ["STRUCTURE_TIMEOUT_S", "create_app", "warm_up"]
 
@@ -33,7 +35,10 @@ def create_app(
 
     The search services share one index catalogue and one encoder cache (those of
     ``search_service`` when given); structures of cross-modal queries are read and analysed in
-    child processes with a time bound, so that native code cannot take the server down.
+    child processes with a time bound, so that native code cannot take the server down. With API
+    keys configured every route but ``/healthz``, the OpenAPI documents and ``/login`` needs one
+    (``matlas.api.auth``); searches and chats are rate-limited per key, chat turns and generations
+    capped per process, and responses must start within ``request_timeout_s``.
     """
     settings = settings or Settings()
     search_service = search_service or wiring.search_service(settings)
@@ -56,6 +61,9 @@ def create_app(
                                              featurise=featurise)
     app.state.structure_calls = featurise
     app.state.chat = chat_service or wiring.chat_service(settings, search=search_service)
+    app.state.keys = settings.key_ring()
+    app.state.rate_limits = wiring.rate_limits(settings)
+    app.state.generation_slots = Slots(settings.max_concurrent_generations, "generation")
     install_error_handlers(app, private=[p for p in (settings.home, settings.indexes_dir, settings.mp_snapshot,
                                                      settings.mp_db) if p is not None])
 
@@ -64,19 +72,40 @@ def create_app(
         """Liveness: the process answers."""
         return {"status": "ok", "version": matlas.__version__}
 
-    for router in (search.router, indexes.router, crossmodal.router, chat.router, tasks.router,
-                   materials.router):
-        app.include_router(router, prefix="/v1")
-    app.include_router(openai.router, prefix="/v1", responses=responses(404, 413, 422, 502, 503))
+    read, admin_only = [Depends(reader)], [Depends(admin)]  # scopes; Authenticate already refused no key
+    for router in (search.router, indexes.router, crossmodal.router, chat.router, materials.router):
+        app.include_router(router, prefix="/v1", dependencies=read, responses=responses(401, 503))
+    app.include_router(tasks.router, prefix="/v1", dependencies=admin_only, responses=responses(401, 403, 503))
+    app.include_router(openai.router, prefix="/v1", dependencies=read,
+                       responses=responses(401, 404, 413, 422, 502, 503))
     from matlas.mcp import mount_mcp
     from matlas.web import mount_web
 
     mount_web(app)
     mount_mcp(app)
+    if not app.state.keys:
+        _without_security(app)
     app.add_middleware(StrictJSON)
     app.add_middleware(AllowedMethods, paths_of=lambda: app.openapi()["paths"])
+    app.add_middleware(Deadline, timeout_s=settings.request_timeout_s)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Authenticate, keys=app.state.keys)  # outermost: no key, nothing else is read
     return app
+
+
+def _without_security(app: FastAPI) -> None:
+    """A keyless server's schema asks for no key: drop the bearer scheme that the scope checks declare."""
+    schema_of = app.openapi
+
+    def openapi() -> dict:
+        schema = schema_of()
+        for item in schema["paths"].values():
+            for operation in item.values():
+                operation.pop("security", None)
+        schema.get("components", {}).pop("securitySchemes", None)
+        return schema
+
+    app.openapi = openapi
 
 
 def warm_up(app: FastAPI) -> list[str]:

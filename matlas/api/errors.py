@@ -1,6 +1,6 @@
 """The API's error bodies, their OpenAPI declarations and the handlers that produce them.
 
-Every error is ``{"detail": ...}``: a string (400, 404, 405, 502, 503 and the 422s of checks that
+Every error is ``{"detail": ...}``: a string (400, 401, 403, 404, 405, 429, 502, 503 and the 422s of checks that
 need the data, e.g. an unreadable structure), or for a request that does not match the schema a
 list of :class:`FieldError`. Echoed input is cut to ``MAX_ECHO`` characters and escaped, so that
 a large, non-finite or unencodable value never makes the error itself fail; no server path or
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from matlas.errors import MatlasError
 
 __all__ = ["ErrorResponse", "FieldError", "ValidationErrorResponse", "field_errors", "install_error_handlers",
-           "responses", "safe_text"]
+           "responses", "retry_headers", "safe_text"]
 
 log = logging.getLogger(__name__)
 
@@ -56,18 +57,32 @@ class ValidationErrorResponse(BaseModel):
 
 _DESCRIPTIONS = {
     400: "Bad request.",
+    401: "No valid API key: send `Authorization: Bearer <key>` (with `WWW-Authenticate: Bearer`).",
+    403: "The key's scope does not allow this (an admin operation, or exact search over a large index "
+         "with a read key).",
     404: "Not found: the index, session or task does not exist.",
     413: "The request body is too large.",
     422: "Invalid input: the request does not match the schema, or its data fails a check.",
+    429: "The key is over its rate limit; retry after `Retry-After` seconds.",
     502: "An upstream service (Materials Project, an LLM endpoint) failed.",
-    503: "A service this request needs is not configured or not reachable now; retry later.",
+    503: "A service this request needs is not configured or not reachable now, every slot of a capped "
+         "resource (chat turns, generations) is in use, or the response did not start within the "
+         "request timeout; retry later (`Retry-After` where known).",
 }
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for error ``codes``, with their body models."""
     return {code: {"model": ValidationErrorResponse if code == 422 else ErrorResponse,
-                   "description": _DESCRIPTIONS[code]} for code in codes}
+                   "description": _DESCRIPTIONS[code], **({"headers": _RETRY_AFTER} if code in (429, 503) else {})}
+            for code in codes}
+
+
+def retry_headers(exc: Exception) -> dict[str, str] | None:
+    """``Retry-After`` (whole seconds, at least 1) for errors that say when to retry, else None."""
+    seconds = getattr(exc, "retry_after_s", None)
+    return None if seconds is None else {"Retry-After": str(max(1, math.ceil(seconds)))}
 
 
 def safe_text(text: str, limit: int = MAX_MESSAGE) -> str:
@@ -112,7 +127,8 @@ def install_error_handlers(app: FastAPI, *, private: Sequence[Path] = ()) -> Non
 
     @app.exception_handler(MatlasError)
     async def _matlas_error(request: Request, exc: MatlasError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content={"detail": scrub(str(exc))})
+        return JSONResponse(status_code=exc.status_code, content={"detail": scrub(str(exc))},
+                            headers=retry_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

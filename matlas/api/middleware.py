@@ -10,21 +10,29 @@ soon as a streamed (chunked) body passes the limit, before anything reads it who
 
 ``AllowedMethods`` answers ``OPTIONS`` (204) and wrong methods (405) with every method the path
 serves in ``Allow``; Starlette alone lists only the first matching route's methods.
+
+``Deadline`` answers 503 (with ``Retry-After``) when a response has not started within
+``timeout_s``; a stream, once started, goes on. The work itself may still finish (a thread cannot
+be stopped), but the client is not kept waiting and what it would have sent is dropped.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 from starlette.responses import JSONResponse, Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["AllowedMethods", "BodyLimit", "StrictJSON"]
+__all__ = ["AllowedMethods", "BodyLimit", "Deadline", "StrictJSON"]
+
+log = logging.getLogger(__name__)
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
@@ -199,3 +207,48 @@ class AllowedMethods:
         else:
             response = JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": allow})
         await response(scope, receive, send)
+
+
+class Deadline:
+    """503 for a request under ``prefix`` whose response has not started within ``timeout_s`` seconds."""
+
+    def __init__(self, app: ASGIApp, timeout_s: float, prefix: str = "/v1/") -> None:
+        self.app, self.timeout_s, self.prefix = app, timeout_s, prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        started, late, error = anyio.Event(), False, None
+
+        async def guarded(message: Message) -> None:
+            if late:
+                return  # the client already has its 503
+            if message["type"] == "http.response.start":
+                started.set()
+            await send(message)
+
+        async def run() -> None:
+            nonlocal error
+            try:
+                await self.app(scope, receive, guarded)
+            except Exception as exc:  # noqa: BLE001 - re-raised below, outside the task group (no ExceptionGroup)
+                error = exc
+            finally:
+                started.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(run)
+            with anyio.move_on_after(self.timeout_s):
+                await started.wait()
+            if not started.is_set():
+                late = True
+                detail = f"no response within the request timeout of {self.timeout_s:g} s; retry later"
+                await JSONResponse({"detail": detail}, status_code=503,
+                                   headers={"Retry-After": str(max(1, math.ceil(self.timeout_s / 4)))})(
+                    scope, receive, send)
+                group.cancel_scope.cancel()  # stops async work now; a worker thread runs to its end
+        if error is not None:
+            if not late:
+                raise error
+            log.error("%s %s failed after its deadline: %r", scope["method"], scope["path"], error)

@@ -13,6 +13,7 @@ from matlas.cli import (
     chat_cmd,
     hash_cmd,
     index_cmd,
+    keys_cmd,
     mcp_cmd,
     mp_cmd,
     search_cmd,
@@ -35,6 +36,7 @@ app = typer.Typer(
 app.add_typer(index_cmd.app, name="index")
 app.add_typer(hash_cmd.app, name="hash")
 app.add_typer(mp_cmd.app, name="mp")
+app.add_typer(keys_cmd.app, name="keys")
 app.command("search")(search_cmd.search)
 app.add_typer(search_cmd.eval_app, name="eval")
 search_cmd.eval_app.command("agent")(chat_cmd.eval_agent)

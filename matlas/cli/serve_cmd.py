@@ -16,26 +16,37 @@ def serve(
     warm: bool = typer.Option(
         True, help="Load every index (muvera and crossmodal) with its encoder before serving, so the first query is fast."
     ),
+    allow_insecure: bool = typer.Option(
+        False, "--allow-insecure", help="Serve a non-loopback address without API keys (default: settings, false)."
+    ),
 ) -> None:
-    """Serve the HTTP API: search, chat, OpenAI-compatible completions, tasks (OpenAPI at /docs)."""
+    """Serve the HTTP API: search, chat, OpenAI-compatible completions, tasks (OpenAPI at /docs).
+
+    Without API keys (MATLAS_API_KEYS) it serves loopback only; another address needs keys or --allow-insecure.
+    """
     import uvicorn
 
     from matlas.api.app import create_app, warm_up
+    from matlas.security.binding import check_binding
 
     settings = settings_of(ctx)
+    host, port = host or settings.host, port or settings.port
+    protection = check_binding(host, keyed=bool(settings.key_ring()),
+                               allow_insecure=allow_insecure or settings.allow_insecure)
+    console.print(protection, markup=False, highlight=False, soft_wrap=True)
     if build_default and (built := wiring.ensure_default_index(settings, announce=console.print, progress=True)):
         console.print(f"built {built.name} {built.version}: {built.documents} documents")
-    host, port = host or settings.host, port or settings.port
     app = create_app(settings)
     if warm:
         with console.status("loading the encoders and indexes"):
             warmed = warm_up(app)
         console.print(f"warm: {', '.join(warmed) or 'no index built yet'}")
     base = f"http://{host}:{port}"
+    auth = " -H \"authorization: Bearer $MATLAS_KEY\"" if settings.key_ring() else ""
     console.print(
         f"[bold]matlas[/] serving {settings.indexes_dir} on {base}  (web app: {base}/  OpenAPI: {base}/docs  "
         f"MCP: {base}/mcp)\n"
-        f"try:  curl -s {base}/v1/search -H 'content-type: application/json' "
+        f"try:  curl -s {base}/v1/search{auth} -H 'content-type: application/json' "
         f"-d '{{\"query\": \"wide band gap nitride semiconductor\", \"k\": 5}}'"
     )
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -46,6 +46,7 @@ def mount_mcp(app: FastAPI) -> None:
     @asynccontextmanager
     async def lifespan(asgi_app):
         server = build_server(app.state.settings, search=app.state.search, crossmodal=app.state.crossmodal,
+                              rate_limits=app.state.rate_limits,
                               chat=app.state.chat)
         server.streamable_http_app()  # creates the session manager
         async with server.session_manager.run():

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import anyio
 from langchain_core.tools import BaseTool
 from langchain_mcp_adapters.tools import to_fastmcp
-from mcp.server.fastmcp import FastMCP
+from mcp.server.fastmcp import Context, FastMCP
 from pydantic import Field
 
 import matlas
@@ -24,9 +24,13 @@ from agents.artifacts import ArtifactStore
 from agents.sessions import ChatService
 from agents.tools import expert_tools
 from matlas import wiring
+from matlas.api.auth import PRINCIPAL
+from matlas.api.routes.search import check_exact
 from matlas.errors import InvalidInput
 from matlas.materials import ExportFormat, Material, artifact_file, get_material, material_file
 from matlas.mcp.phase_diagram import phase_diagram
+from matlas.security.keys import LOCAL, Principal
+from matlas.security.rate import RateLimits
 from matlas.settings import Settings
 from retrieval.search import MAX_K, SearchMode
 from retrieval.service import CrossModalService, SearchService
@@ -59,6 +63,16 @@ def _raising(tool: BaseTool) -> BaseTool:
     return tool.model_copy(update={"handle_tool_error": False, "handle_validation_error": False})
 
 
+def caller_of(ctx: Context | None) -> Principal:
+    """Who calls a tool: the API key of the HTTP request (``/mcp``), or the local user (stdio, keyless)."""
+    try:
+        request = ctx.request_context.request if ctx is not None else None
+    except ValueError:  # outside a request
+        request = None
+    scope = getattr(request, "scope", None) or {}
+    return scope.get(PRINCIPAL) or LOCAL
+
+
 def _describe(material: Material) -> str:
     """A one-paragraph description of a material from its record, for MP-MCP-style results."""
     parts = [f"{p['label']}: {p['value']}{' ' + p['unit'] if p['unit'] else ''}" for p in material.properties()]
@@ -67,8 +81,16 @@ def _describe(material: Material) -> str:
 
 def build_server(settings: Settings, *, search: SearchService | None = None,
                  crossmodal: CrossModalService | None = None, chat: ChatService | None = None,
-                 stateless_http: bool = True) -> FastMCP:
-    """The MCP server over ``settings``' data, sharing ``search`` and ``chat`` with the HTTP app when given."""
+                 stateless_http: bool = True, rate_limits: RateLimits | None = None) -> FastMCP:
+    """The MCP server over ``settings``' data, sharing ``search``, ``chat`` and the per-key ``rate_limits``
+    with the HTTP app when given (over stdio there is one local user and no limit)."""
+
+    def count(group: str, ctx: Context | None) -> Principal:
+        caller = caller_of(ctx)
+        if rate_limits is not None:
+            rate_limits.hit(group, caller.name)
+        return caller
+
     search = search or SearchService.from_settings(settings)
     crossmodal = crossmodal or CrossModalService(search.catalog, search.encoders, snapshot=settings.mp_snapshot,
                                                  default_encoder=settings.encoder_model)
@@ -88,10 +110,13 @@ def build_server(settings: Settings, *, search: SearchService | None = None,
         mode: Annotated[SearchMode, Field(description="muvera (FDE + MaxSim re-rank), dense, exact MaxSim, or hybrid (RRF with BM25).")] = "muvera",
         k: Annotated[int, Field(ge=1, le=MAX_K, description="Number of hits.")] = 10,
         index: Annotated[str | None, Field(description="Index name; default the platform's default index.")] = None,
+        ctx: Context | None = None,
     ) -> dict[str, Any]:
         """Rank documents of one of the platform's indexes for a text query (ids, titles, scores, text, metadata)."""
+        caller = count("search", ctx)
         name = index or settings.default_index
         searcher = search.searcher(name)
+        check_exact(caller, mode, name, searcher.index.manifest.documents, settings.exact_max_documents)
         hits = searcher.search(query, k, mode=mode)
         return {"index": name, "version": searcher.index.manifest.version, "mode": mode,
                 "hits": [h.model_dump() for h in hits]}
@@ -106,10 +131,12 @@ def build_server(settings: Settings, *, search: SearchService | None = None,
         structure: Annotated[str | None, Field(description="CIF text, pymatgen JSON, or an MP id; returns texts.")] = None,
         k: Annotated[int, Field(ge=1, le=1000)] = 10,
         index: Annotated[str, Field(description="Cross-modal hash index name.")] = CROSSMODAL_INDEX,
+        ctx: Context | None = None,
     ) -> dict[str, Any]:
         """Cross-modal search over binary codes: structures for a text, or texts for a structure (exactly one)."""
         if (text is None) == (structure is None) or (text is not None and not text.strip()):
             raise InvalidInput("give exactly one of 'text' (non-blank) and 'structure'")
+        count("search", ctx)
         searcher, hits = crossmodal.search(index, text=text, structure=structure, k=k)
         return {"index": index, "version": searcher.manifest.version, "hits": [h.model_dump() for h in hits]}
 
@@ -129,9 +156,10 @@ def build_server(settings: Settings, *, search: SearchService | None = None,
     def ask(
         question: Annotated[str, Field(min_length=1, max_length=8000, description="A question about materials.")],
         session_id: Annotated[str | None, Field(description="Chat session to continue; null starts one.")] = None,
+        ctx: Context | None = None,
     ) -> dict[str, Any]:
         """One grounded agent turn: an answer from Materials Project data with its citations and ungrounded numbers."""
-        session, answer = chat.ask(session_id, question)
+        session, answer = chat.ask(session_id, question, count("chat", ctx).name)
         return {"session_id": session.id, "answer": answer.content, "citations": answer.citations,
                 "ungrounded": answer.ungrounded, "tool_steps": len(answer.steps)}
 

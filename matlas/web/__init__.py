@@ -18,11 +18,13 @@ VENDOR_FILES = ("htmx.min.js", "htmx-sse.js", "3Dmol-min.js")
 
 def mount_web(app: FastAPI) -> None:
     """Add the pages and their static files to ``app``; warns when ``npm ci`` has not copied the libraries."""
+    from matlas.web.login import router as login_router
     from matlas.web.pages import router
 
     missing = [name for name in VENDOR_FILES if not (STATIC / "vendor" / name).is_file()]
     if missing:
         logging.getLogger(__name__).warning(
             "web app: %s missing from %s; run `npm ci` in the project folder", ", ".join(missing), STATIC / "vendor")
+    app.include_router(login_router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="web-static")

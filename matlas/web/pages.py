@@ -21,8 +21,11 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 
 from agents.chat import ChatEvent
 from agents.sessions import ChatService
+from matlas.api.auth import principal_of
+from matlas.api.routes.search import check_exact
 from matlas.errors import InvalidInput, MatlasError, SessionNotFound
 from matlas.materials import get_material, material_recipes
+from matlas.security.keys import LOCAL
 from matlas.web.render import templates
 from retrieval.search import MODES
 from retrieval.structures import parse_structure
@@ -33,7 +36,7 @@ router = APIRouter(include_in_schema=False)
 CROSSMODAL_INDEX = "crossmodal"
 MAX_PENDING_TURNS = 256
 MAX_UPLOAD_BYTES = 2_000_000
-_pending: OrderedDict[str, tuple[str, Iterator[ChatEvent]]] = OrderedDict()
+_pending: OrderedDict[str, tuple[str, str, Iterator[ChatEvent]]] = OrderedDict()  # turn -> owner, session, events
 _pending_lock = threading.Lock()
 
 
@@ -59,24 +62,34 @@ def _chat(request: Request) -> ChatService:
     return request.app.state.chat
 
 
+def _owner(request: Request) -> str:
+    """Whose sessions the page shows: the signed-in key's name (``local`` on a keyless server)."""
+    return (principal_of(request) or LOCAL).name
+
+
+def _count(request: Request, group: str) -> None:
+    """Count a search or chat against the caller's rate limit (``RateLimited`` past it)."""
+    request.app.state.rate_limits.hit(group, _owner(request))
+
+
 # ---- chat -------------------------------------------------------------------------------------------
 
 
 @router.get("/", response_class=HTMLResponse)
 def chat_page(request: Request) -> HTMLResponse:
     """A new conversation, with the session list."""
-    return _page(request, "chat.html", nav="chat", session=None, sessions=_chat(request).store.recent(50))
+    return _page(request, "chat.html", nav="chat", session=None, sessions=_chat(request).sessions(_owner(request), 50))
 
 
 @router.get("/chat/{session_id}", response_class=HTMLResponse)
 def session_page(request: Request, session_id: str) -> HTMLResponse:
     """A stored conversation: its turns with their tool steps, citations and grounding marks."""
-    store = _chat(request).store
+    service, owner = _chat(request), _owner(request)
     try:
-        session = store.get(session_id)
+        session = service.session(session_id, owner)
     except SessionNotFound as err:
         return _failed(request, err)
-    return _page(request, "chat.html", nav="chat", session=session, sessions=store.recent(50))
+    return _page(request, "chat.html", nav="chat", session=session, sessions=service.sessions(owner, 50))
 
 
 @router.post("/chat/send", response_class=HTMLResponse)
@@ -85,18 +98,19 @@ def send(request: Request, message: Annotated[str, Form(max_length=8000)] = "",
     """Start a turn: the user's message and an assistant turn that streams from ``/chat/turns/{id}/events``."""
     if not message.strip():
         return _failed(request, InvalidInput("the message is empty; type a question"))
-    service = _chat(request)
+    service, owner = _chat(request), _owner(request)
     try:
-        session, events = service.start(session_id or None, message)
+        _count(request, "chat")
+        session, events = service.start(session_id or None, message, owner)
     except MatlasError as err:
         return _failed(request, err)
     turn_id = uuid.uuid4().hex
     with _pending_lock:
-        _pending[turn_id] = (session.id, events)
+        _pending[turn_id] = (owner, session.id, events)
         while len(_pending) > MAX_PENDING_TURNS:
-            _pending.popitem(last=False)
+            _pending.popitem(last=False)[1][2].close()  # a turn never streamed gives its slot back
     response = _page(request, "_pending.html", message=message, turn_id=turn_id, session_id=session.id,
-                     session=session, sessions=service.store.recent(50))
+                     session=session, sessions=service.sessions(owner, 50))
     response.headers["HX-Push-Url"] = f"/chat/{session.id}"
     return response
 
@@ -105,10 +119,13 @@ def send(request: Request, message: Annotated[str, Form(max_length=8000)] = "",
 def turn_events(request: Request, turn_id: str) -> Response:
     """The turn's events as HTML fragments: ``step``, ``token``, ``answer`` or ``error``, then ``done``."""
     with _pending_lock:
-        pending = _pending.pop(turn_id, None)
+        if turn_id in _pending and _pending[turn_id][0] == _owner(request):
+            pending = _pending.pop(turn_id)
+        else:
+            pending = None
     if pending is None:
         return Response("unknown or already streamed turn", status_code=404, media_type="text/plain")
-    return EventSourceResponse(_fragments(request, *pending), headers={"Cache-Control": "no-cache"})
+    return EventSourceResponse(_fragments(request, *pending[1:]), headers={"Cache-Control": "no-cache"})
 
 
 def _fragments(request: Request, session_id: str, events: Iterator[ChatEvent]) -> Iterator[bytes]:
@@ -134,12 +151,12 @@ def _fragments(request: Request, session_id: str, events: Iterator[ChatEvent]) -
 @router.delete("/chat/{session_id}", response_class=HTMLResponse)
 def delete_session(request: Request, session_id: str) -> HTMLResponse:
     """Delete a session; answers the new session list (and sends the browser home if it was showing it)."""
-    store = _chat(request).store
+    service, owner = _chat(request), _owner(request)
     try:
-        store.delete(session_id)
+        service.delete(session_id, owner)
     except SessionNotFound as err:
         return _failed(request, err)
-    response = _page(request, "_sessions.html", sessions=store.recent(50), session=None)
+    response = _page(request, "_sessions.html", sessions=service.sessions(owner, 50), session=None)
     if request.headers.get("HX-Current-URL", "").rstrip("/").endswith(f"/chat/{session_id}"):
         response.headers["HX-Redirect"] = "/"
     return response
@@ -162,7 +179,10 @@ def search_page(
         try:
             if mode not in MODES:
                 raise InvalidInput(f"unknown mode {mode!r}; use one of {list(MODES)}")
+            _count(request, "search")
             searcher = service.searcher(form["index"])
+            check_exact(principal_of(request) or LOCAL, mode, form["index"], searcher.index.manifest.documents,
+                        settings.exact_max_documents)
             start = time.perf_counter()
             hits = searcher.search(query, k, mode=mode)
             result = {"index": form["index"], "version": searcher.index.manifest.version, "mode": mode,
@@ -183,6 +203,7 @@ def crossmodal_text(request: Request, text: str = "", k: Annotated[int, Query(ge
     try:
         if not text.strip():
             raise InvalidInput("describe a material first")
+        _count(request, "search")
         searcher = _crossmodal(request)
         groups = [("Structures for the description", searcher.search(text=text, k=k))]
     except MatlasError as err:
@@ -199,6 +220,7 @@ async def crossmodal_structure(
     try:
         if len(data) > MAX_UPLOAD_BYTES:
             raise InvalidInput(f"the file is larger than {MAX_UPLOAD_BYTES} bytes")
+        _count(request, "search")
         structure = _uploaded_structure(file.filename or "", data.decode("utf-8", errors="replace"))
         searcher, x = _crossmodal(request), _features(request, structure)
         groups = [(f"Texts for {structure.composition.reduced_formula}", searcher.search_features(x, "structure", k)),

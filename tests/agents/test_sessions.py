@@ -131,3 +131,43 @@ def test_open_session_store_follows_settings(tmp_path, redis_url):
     with pytest.raises(InvalidInput, match="MATLAS_REDIS_URL"):
         open_session_store(Settings(home=tmp_path, sessions_backend="redis"))
 
+
+
+def test_each_owner_lists_only_its_own_sessions(store):
+    ana, bob, mine = store.create("a", owner="ana"), store.create("b", owner="bob"), store.create("m")
+    store.append(bob.id, _exchange(1))  # an update moves bob's session, in bob's listing only
+    assert [s.id for s in store.recent(owner="ana")] == [ana.id]
+    assert [(s.id, s.owner, s.turn_count) for s in store.recent(owner="bob")] == [(bob.id, "bob", 2)]
+    assert [(s.id, s.owner) for s in store.recent()] == [(mine.id, "local")]
+    assert store.get(ana.id).owner == "ana"
+    store.delete(ana.id)
+    assert store.recent(owner="ana") == [] and [s.id for s in store.recent(owner="bob")] == [bob.id]
+
+
+def test_the_chat_service_hides_other_owners_sessions(store):
+    from agents.sessions import ChatService
+
+    service = ChatService(store=lambda: store, llm=lambda: None, agent=lambda llm, sid: None)
+    theirs = store.create("theirs", owner="bob")
+    store.append(theirs.id, _exchange(1))
+    for call in (lambda: service.session(theirs.id, "ana"), lambda: service.delete(theirs.id, "ana"),
+                 lambda: service.start(theirs.id, "and?", "ana")):
+        with pytest.raises(SessionNotFound) as err:
+            call()
+        assert str(err.value) == f"unknown session {theirs.id!r}"  # as for an id that does not exist
+    assert service.session(theirs.id, "bob").turn_count == 2  # still there, untouched
+    assert service.sessions("ana") == [] and [s.id for s in service.sessions("bob")] == [theirs.id]
+
+
+def test_sqlite_sessions_from_before_owners_belong_to_the_local_user(tmp_path):
+    path = tmp_path / "sessions.sqlite"
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript("CREATE TABLE sessions (id TEXT PRIMARY KEY, title TEXT, created_at TEXT NOT NULL, "
+                         "updated_at TEXT NOT NULL); CREATE TABLE turns (session_id TEXT NOT NULL, seq INTEGER "
+                         "NOT NULL, turn TEXT NOT NULL, PRIMARY KEY (session_id, seq));")
+        db.execute("INSERT INTO sessions VALUES (?, 'old', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
+                   ("a" * 32,))
+        db.commit()
+    store = SqliteSessionStore(path)
+    assert [(s.id, s.owner) for s in store.recent()] == [("a" * 32, "local")]
+    assert store.recent(owner="ana") == []

@@ -20,12 +20,14 @@ def matlas_serve(env: dict[str, str]):
 @pytest.mark.slow
 def test_serve_answers_search_over_http(built_index, tmp_path):
     env = {"MATLAS_INDEX_ROOT": str(built_index.parent), "MATLAS_DEFAULT_INDEX": "mini", "MATLAS_HOME": str(tmp_path)}
-    with matlas_serve(env) as base:
+    with serve_process(env) as served:
+        base = served.base
         r = httpx.post(f"{base}/v1/search", json={"query": "blue LED semiconductor", "k": 3}, timeout=60)
         assert r.status_code == 200 and r.json()["hits"][0]["id"] == "gan"
         bad = httpx.post(f"{base}/v1/search", json={"query": "x", "k": -1}, timeout=10)
         assert bad.status_code == 422 and "detail" in bad.json()
         assert httpx.get(f"{base}/v1/indexes", timeout=10).json()[0]["name"] == "mini"
+    assert "no API key configured: listening on loopback (127.0.0.1) only" in served.output()
 
 
 @pytest.mark.slow

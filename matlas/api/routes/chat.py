@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from agents.chat import ChatAnswer, ChatEvent
 from agents.sessions import ChatService, Session, SessionInfo
+from matlas.api.auth import ReaderDep
+from matlas.api.deps import ChatLimitDep
 from matlas.api.errors import responses
 
 __all__ = ["ChatRequest", "ChatResponse", "router"]
@@ -71,30 +73,35 @@ _SSE_DOC = {
 }
 
 
-@router.post("/chat", response_model=ChatResponse, responses={200: _SSE_DOC, **responses(404, 413, 422, 502, 503)})
-def chat(body: ChatRequest, service: ChatDep) -> Response | ChatResponse:
-    """Answer a message from Materials Project data; the turn is stored once its answer completes."""
+@router.post("/chat", response_model=ChatResponse,
+             responses={200: _SSE_DOC, **responses(404, 413, 422, 429, 502, 503)})
+def chat(body: ChatRequest, service: ChatDep, caller: ChatLimitDep) -> Response | ChatResponse:
+    """Answer a message from Materials Project data; the turn is stored once its answer completes.
+
+    The session is the caller's (a new one, or ``session_id`` of one it created: another key's
+    session is a 404). Past ``MATLAS_MAX_CONCURRENT_CHATS`` turns at once: 503 with ``Retry-After``.
+    """
     if not body.stream:
-        session, answer = service.ask(body.session_id, body.message)
+        session, answer = service.ask(body.session_id, body.message, caller.name)
         return ChatResponse(session_id=session.id, answer=answer)
-    session, events = service.start(body.session_id, body.message)
+    session, events = service.start(body.session_id, body.message, caller.name)
     return EventSourceResponse(_event_stream(session.id, events), headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/sessions", response_model=list[SessionInfo], responses=responses(422))
-def list_sessions(service: ChatDep, limit: int = Query(20, ge=1, le=1000)) -> list[SessionInfo]:
-    """The most recently updated sessions, newest first."""
-    return service.store.recent(limit)
+def list_sessions(service: ChatDep, caller: ReaderDep, limit: int = Query(20, ge=1, le=1000)) -> list[SessionInfo]:
+    """The caller's most recently updated sessions, newest first."""
+    return service.sessions(caller.name, limit)
 
 
 @router.get("/sessions/{session_id}", response_model=Session, responses=responses(404, 422))
-def get_session(session_id: str, service: ChatDep) -> Session:
-    """A session with its turns (citations, ungrounded numbers and tool steps of each answer)."""
-    return service.store.get(session_id)
+def get_session(session_id: str, service: ChatDep, caller: ReaderDep) -> Session:
+    """One of the caller's sessions with its turns (citations, ungrounded numbers and tool steps of each answer)."""
+    return service.session(session_id, caller.name)
 
 
 @router.delete("/sessions/{session_id}", status_code=204, responses=responses(404, 422))
-def delete_session(session_id: str, service: ChatDep) -> Response:
-    """Delete a session and its turns."""
-    service.store.delete(session_id)
+def delete_session(session_id: str, service: ChatDep, caller: ReaderDep) -> Response:
+    """Delete one of the caller's sessions and its turns."""
+    service.delete(session_id, caller.name)
     return Response(status_code=204)

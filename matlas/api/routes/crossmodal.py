@@ -6,15 +6,15 @@ import time
 
 from fastapi import APIRouter
 
-from matlas.api.deps import CrossModalDep
+from matlas.api.deps import CrossModalDep, SearchLimitDep
 from matlas.api.errors import responses
 from matlas.api.models import CrossModalRequest, CrossModalResponse
 
 router = APIRouter(tags=["crossmodal"])
 
 
-@router.post("/crossmodal/search", response_model=CrossModalResponse, responses=responses(404, 413, 422))
-def crossmodal_search(body: CrossModalRequest, service: CrossModalDep) -> CrossModalResponse:
+@router.post("/crossmodal/search", response_model=CrossModalResponse, responses=responses(404, 413, 422, 429))
+def crossmodal_search(body: CrossModalRequest, service: CrossModalDep, _: SearchLimitDep) -> CrossModalResponse:
     """Rank structures for a text, or texts for a structure, over a crossmodal index.
 
     A structure is content (CIF, POSCAR, pymatgen JSON) or an mp-id, checked (finite, sane

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from agents.sessions import ChatService
+from matlas.api.auth import ReaderDep
 from matlas.api.deps import SettingsDep
 from matlas.materials import (
     ExportFormat,
@@ -50,9 +51,9 @@ def material_structure(mp_id: str, settings: SettingsDep, format: FormatQuery = 
             responses={**_FILE, **_ERRORS})
 def session_artifact(
     session_id: str, handle: str, settings: SettingsDep, chat: Annotated[ChatService, Depends(_chat)],
-    format: FormatQuery = "cif",
+    caller: ReaderDep, format: FormatQuery = "cif",
 ) -> Response:
     """A structure an agent derived in a session (``artifact://structure/<hex>`` or the hex digits), with what
     was done to it and whether it was relaxed (never: derived cells are geometric estimates)."""
-    chat.store.get(session_id)  # 404 for an unknown session, before any file is touched
+    chat.session(session_id, caller.name)  # 404 for an unknown (or another key's) session, before any file is touched
     return _download(artifact_file(session_artifacts(settings, session_id), handle, format))

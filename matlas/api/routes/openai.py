@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from itertools import chain
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.sse import EventSourceResponse, format_sse_event
 
 from matlas import wiring
-from matlas.api.deps import SettingsDep
+from matlas.api.deps import ChatLimitDep, SettingsDep
+from matlas.api.errors import responses
 from matlas.api.openai_models import (
     AssistantMessage,
     ChatCompletion,
@@ -33,6 +34,7 @@ from matlas.api.openai_models import (
 )
 from matlas.errors import MatlasError
 from workers import llm_service
+from workers.slots import Held
 from workers.streams import TokenEvent
 
 router = APIRouter(tags=["openai"])
@@ -46,17 +48,30 @@ def list_models(settings: SettingsDep) -> ModelList:
 
 
 @router.post("/chat/completions", response_model=ChatCompletion,
-             responses={200: {"content": {"text/event-stream": {}}, "description": "Chunks when stream is true."}})
-def chat_completions(body: ChatCompletionRequest, settings: SettingsDep) -> ChatCompletion | EventSourceResponse:
-    """Continue a chat on a hosted model, whole or as server-sent chunks (``stream: true``)."""
+             responses={200: {"content": {"text/event-stream": {}}, "description": "Chunks when stream is true."},
+                        **responses(429)})
+def chat_completions(
+    body: ChatCompletionRequest, settings: SettingsDep, http: Request, _: ChatLimitDep,
+) -> ChatCompletion | EventSourceResponse:
+    """Continue a chat on a hosted model, whole or as server-sent chunks (``stream: true``).
+
+    Past ``MATLAS_MAX_CONCURRENT_GENERATIONS`` generations at once: 503 with ``Retry-After``.
+    """
     request = body.to_generation(settings.llm_max_tokens)
     completion_id = uuid.uuid4().hex
-    events = llm_service.generate(request, wiring.serving_config(settings), tasks=wiring.task_queue(settings),
-                                  request_id=completion_id)
+    slots = http.app.state.generation_slots
+    slots.acquire()
+    try:
+        events = llm_service.generate(request, wiring.serving_config(settings), tasks=wiring.task_queue(settings),
+                                      request_id=completion_id)
+    except BaseException:
+        slots.release()
+        raise
+    events = Held(events, slots)  # the slot is free again once the generation ends, fails or is dropped
     head = {"id": f"chatcmpl-{completion_id}", "created": int(time.time()), "model": body.model}
     include_usage = body.stream_options is not None and body.stream_options.include_usage
     if body.offered_tools:  # tool calls are parsed from the whole reply, then sent at once
-        done = llm_service.complete(events)
+        done = _complete(events)
         message = AssistantMessage.parse(done.text, tools_offered=True)
         finish = "tool_calls" if message.tool_calls else done.finish_reason
         if body.stream:
@@ -64,13 +79,21 @@ def chat_completions(body: ChatCompletionRequest, settings: SettingsDep) -> Chat
         return ChatCompletion(**head, choices=[Choice(message=message, finish_reason=finish)],
                               usage=Usage.of(done.prompt_tokens, done.completion_tokens))
     if not body.stream:
-        done = llm_service.complete(events)
+        done = _complete(events)
         return ChatCompletion(
             **head, choices=[Choice(message=AssistantMessage(content=done.text), finish_reason=done.finish_reason)],
             usage=Usage.of(done.prompt_tokens, done.completion_tokens),
         )
     first = next(events)  # fail with an HTTP status, not a broken stream, when nothing can be generated
     return _stream(_sse(head, first, events, include_usage=include_usage))
+
+
+def _complete(events: Held[TokenEvent]) -> llm_service.Completion:
+    """The whole completion, then the generation's slot back."""
+    try:
+        return llm_service.complete(events)
+    finally:
+        events.close()
 
 
 def _stream(chunks: Iterator[bytes]) -> EventSourceResponse:
@@ -99,7 +122,7 @@ def _sse_whole(head: dict, message: AssistantMessage, finish: str, done, *, incl
     yield format_sse_event(data_str="[DONE]")
 
 
-def _sse(head: dict, first: TokenEvent, events: Generator[TokenEvent, None, None], *, include_usage: bool) -> Iterator[bytes]:
+def _sse(head: dict, first: TokenEvent, events: Held[TokenEvent], *, include_usage: bool) -> Iterator[bytes]:
     """The chunks of a stream as SSE: role, content deltas, finish reason, optional usage, ``[DONE]``."""
 
     try:

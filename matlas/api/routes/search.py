@@ -6,18 +6,38 @@ import time
 
 from fastapi import APIRouter
 
-from matlas.api.deps import ServiceDep, SettingsDep
+from matlas.api.deps import SearchLimitDep, ServiceDep, SettingsDep
 from matlas.api.errors import responses
 from matlas.api.models import SearchRequest, SearchResponse
+from matlas.errors import Forbidden
+from matlas.security.keys import Principal
 
 router = APIRouter(tags=["search"])
 
 
-@router.post("/search", response_model=SearchResponse, responses=responses(404, 413, 422))
-def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep) -> SearchResponse:
-    """Rank documents of a muvera index for a text query (422 naming the kind for a crossmodal index)."""
+def check_exact(caller: Principal, mode: str, name: str, documents: int, cap: int, candidates: int | None = None) -> None:
+    """``Forbidden`` when a read key asks to re-rank more than ``cap`` documents by MaxSim: exact (brute-force)
+    search over an index of more than ``cap`` documents, or more than ``cap`` candidates."""
+    if caller.is_admin:
+        return
+    if mode == "exact" and documents > cap:
+        raise Forbidden(f"exact search over {name!r} ({documents} documents) needs an admin key: read keys may "
+                        f"run it over at most {cap} documents; use mode 'muvera'")
+    if candidates is not None and candidates > cap:
+        raise Forbidden(f"{candidates} candidates need an admin key: read keys may re-rank at most {cap}")
+
+
+@router.post("/search", response_model=SearchResponse, responses=responses(403, 404, 413, 422, 429))
+def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep, caller: SearchLimitDep) -> SearchResponse:
+    """Rank documents of a muvera index for a text query (422 naming the kind for a crossmodal index).
+
+    ``exact`` (brute-force MaxSim over every document) over an index larger than
+    ``MATLAS_EXACT_MAX_DOCUMENTS``, or more ``candidates`` than that, needs an admin key (403 for a read key).
+    """
     name = body.index or settings.default_index
     searcher = service.searcher(name)
+    check_exact(caller, body.mode, name, searcher.index.manifest.documents, settings.exact_max_documents,
+                body.candidates)
     start = time.perf_counter()
     hits = searcher.search(body.query, body.k, mode=body.mode, candidates=body.candidates)
     took_ms = (time.perf_counter() - start) * 1000

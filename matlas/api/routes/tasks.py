@@ -1,4 +1,4 @@
-"""``POST /v1/indexes/{name}/rebuild`` and ``GET /v1/tasks/{task_id}``: work for the Celery workers."""
+"""``POST /v1/indexes/{name}/rebuild`` and ``GET /v1/tasks/{task_id}``: work for the Celery workers (admin keys)."""
 
 from __future__ import annotations
 
