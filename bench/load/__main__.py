@@ -36,6 +36,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--home", type=Path, default=DEFAULT_HOME, help="MATLAS_HOME of the servers (indexes are kept)")
     p.add_argument("--default-index", default="materials", help="the server's default index (built on first start)")
     p.add_argument("--workers", type=int, default=2, help="uvicorn workers of the multi-worker run (a 1-worker run follows)")
+    p.add_argument("--one-worker", action=argparse.BooleanOptionalAction, default=True,
+                   help="also measure a 1-worker server after the --workers one")
     p.add_argument("--levels", type=int, nargs="+", default=[1, 4, 16, 64], help="concurrent search clients")
     p.add_argument("--seconds", type=float, default=10.0, help="time per search level")
     p.add_argument("--max-requests", type=int, default=5000, help="most requests per search level")
@@ -112,14 +114,14 @@ def main(argv: list[str] | None = None) -> dict:
         if args.soak_seconds:
             corpus = write_rebuild_corpus(home / f"{REBUILT_INDEX}.jsonl")
             result["builds"][REBUILT_INDEX] = {"documents": 120, "build_s": round(build_cli(env, corpus, REBUILT_INDEX), 1)}
-        for workers in dict.fromkeys([args.workers, 1]):
+        for workers in dict.fromkeys([args.workers, 1] if args.one_worker else [args.workers]):
             log(f"load run with {workers} worker(s) ...")
             t0 = time.monotonic()
             with Server(env, workers=workers).start(args.start_timeout) as server:
                 started = time.monotonic() - t0
                 run = load_run(server, indexes=indexes, levels=args.levels, seconds=args.seconds,
                                max_requests=args.max_requests, warmup=args.warmup, chat_clients=args.chat_clients,
-                               chat_seconds=args.chat_seconds, api_key=args.api_key)
+                               chat_seconds=args.chat_seconds, api_key=args.api_key, log=log)
                 result["runs"].append(run | {"start_s": round(started, 1)})
                 if args.soak_seconds and workers == args.workers:  # the same server, warm and loaded
                     log(f"soak of {args.soak_seconds:.0f} s with {workers} worker(s) ...")

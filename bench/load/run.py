@@ -35,7 +35,7 @@ class _PeakRss:
 
 def load_run(server: Server, *, indexes: list[str | None], levels: list[int], seconds: float,
              max_requests: int, warmup: int, chat_clients: int, chat_seconds: float,
-             api_key: str | None = None) -> dict:
+             api_key: str | None = None, log=lambda *parts: None) -> dict:
     """Search rows (one per index and concurrency) and a chat row, against a started ``server``."""
     headers = auth_headers(api_key)
     base = server.base
@@ -48,6 +48,8 @@ def load_run(server: Server, *, indexes: list[str | None], levels: list[int], se
             for clients in levels:
                 tally = run_clients(send, base, clients, seconds=seconds, max_requests=max_requests, headers=headers)
                 rows.append({"index": index or "default", **tally.summary()})
+                log(f"  {rows[-1]['index']} x{clients}: {rows[-1]['qps']} qps, p50 {rows[-1]['p50_ms']} ms, "
+                    f"p99 {rows[-1]['p99_ms']} ms, {rows[-1]['errors']} errors")
         chat = None
         if chat_clients:
             run_clients(ChatLedger().request(), base, 1, seconds=120, max_requests=1, headers=headers)  # warm-up

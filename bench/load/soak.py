@@ -104,10 +104,12 @@ def run_soak(server: Server, *, seconds: float, redis, env: dict[str, str], corp
             return
         t = time.monotonic() - start
         try:
-            took = build_cli(env, corpus, REBUILT_INDEX, timeout_s=max(seconds, 300))
+            took = build_cli(env, corpus, REBUILT_INDEX, timeout_s=max(seconds, 900))
             faults.append({"fault": f"rebuild of {REBUILT_INDEX} published", "at_s": round(t, 1), "build_s": round(took, 1)})
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
-            faults.append({"fault": "rebuild failed", "at_s": round(t, 1), "error": str(err.stderr)[-500:]})
+            detail = f"{type(err).__name__}: {err}; {(err.stderr or '')[-400:]}"
+            faults.append({"fault": "rebuild failed", "at_s": round(t, 1), "error": detail,
+                           "after_s": round(time.monotonic() - start - t, 1)})
         log(f"  {faults[-1]}")
 
     def search(client: httpx.AsyncClient, i: int, lane: int):
