@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install run test test-fast lint bench bench-mp clean mutation redis-system
+.PHONY: install run test test-fast lint bench bench-mp bench-load clean mutation redis-system
 
 install: $(VENV)/.installed matlas/web/static/vendor/.installed
 
@@ -55,6 +55,9 @@ bench: install  ## benchmarks print tables; see bench/README.md
 bench-mp: install  ## mp-api's own client tests against `matlas mp serve` (needs PyPI for the sdist; skips without it)
 	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) -m bench.mp_api_suite
+
+bench-load: install  ## load benchmark of a real `matlas serve` on loopback (bench/load; SOAK=seconds, ARGS=more flags)
+	$(PY) -m bench.load --soak-seconds $(or $(SOAK),300) $(ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache node_modules matlas/web/static/vendor .screenshots

@@ -42,23 +42,36 @@ class _ServingCache(Generic[T]):
     def __init__(self, catalog: IndexCatalog, encoders: EncoderCache) -> None:
         self.catalog, self.encoders = catalog, encoders
         self._searchers: dict[Path, tuple[str, T]] = {}
+        self._opening: dict[Path, threading.Lock] = {}  # one open at a time per index
         self._lock = threading.Lock()
 
     def _open(self, entry: IndexEntry) -> T:
         raise NotImplementedError
 
     def searcher(self, index: str | Path) -> T:
-        """The searcher over the serving version of ``index`` (which must be of this kind)."""
+        """The searcher over the serving version of ``index`` (which must be of this kind).
+
+        A new version is opened once, whatever the number of requests that see it at the same time:
+        the others wait for that one open (opening is memory- and I/O-heavy), and then read the
+        pointer again, so a request that saw an older version never puts it back.
+        """
         entry = self.catalog.require(index, self.kind)
         key = entry.root.path.resolve()
         with self._lock:
             cached = self._searchers.get(key)
             if cached and cached[0] == entry.manifest.version:
                 return cached[1]
-        searcher = self._open(entry)
-        with self._lock:
-            self._searchers[key] = (entry.manifest.version, searcher)
-        return searcher
+            opening = self._opening.setdefault(key, threading.Lock())
+        with opening:
+            entry = self.catalog.require(index, self.kind)  # the newest version, after the wait
+            with self._lock:
+                cached = self._searchers.get(key)
+            if cached and cached[0] == entry.manifest.version:
+                return cached[1]
+            searcher = self._open(entry)
+            with self._lock:
+                self._searchers[key] = (entry.manifest.version, searcher)
+            return searcher
 
     def _warm_one(self, searcher: T) -> None:
         raise NotImplementedError

@@ -1,12 +1,20 @@
-"""Sessions in Redis: shared by every API process of a deployment."""
+"""Sessions in Redis: shared by every API process of a deployment.
+
+A restart or failover of Redis is ridden out: commands that cannot connect are retried for
+``retry_s`` seconds (``RETRY_S`` by default) before the store gives up with ``UpstreamError``, so
+that a chat turn answered during a short outage is still stored (issue 14's soak lost them).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
 import redis
+from redis.backoff import ConstantBackoff
+from redis.retry import Retry
 
 from agents.sessions.models import (
     LOCAL_OWNER,
@@ -19,7 +27,10 @@ from agents.sessions.models import (
 )
 from matlas.errors import SessionNotFound, UpstreamError
 
-__all__ = ["RedisSessionStore"]
+__all__ = ["RETRY_S", "RedisSessionStore"]
+
+RETRY_S = 10.0  # how long a command waits for Redis to come back before the store fails
+_RETRY_EVERY_S = 0.25
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -56,8 +67,12 @@ class RedisSessionStore:
     """Sessions in Redis: a hash per session, a list of its turns, a sorted set by last update per owner
     (``recent`` for the local user, as before sessions had owners; ``recent:<owner>`` for each key)."""
 
-    def __init__(self, url: str, *, prefix: str = "matlas:sessions:") -> None:
-        self.client = redis.Redis.from_url(url, decode_responses=True)
+    def __init__(self, url: str, *, prefix: str = "matlas:sessions:", retry_s: float = RETRY_S) -> None:
+        """``retry_s``: how long a command that cannot reach Redis is retried (0: fail at once)."""
+        retry = Retry(ConstantBackoff(_RETRY_EVERY_S), math.ceil(retry_s / _RETRY_EVERY_S),
+                      supported_errors=(redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError))
+        self.client = redis.Redis.from_url(url, decode_responses=True, retry=retry, socket_connect_timeout=5.0,
+                                           socket_timeout=30.0)
         self.prefix = prefix
         self._append = self.client.register_script(_APPEND)
 

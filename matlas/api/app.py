@@ -20,10 +20,11 @@ from retrieval.isolation import IsolatedCalls
 from retrieval.service import CrossModalService, SearchService
 from workers.slots import Slots
 
-__all__ = ["STRUCTURE_TIMEOUT_S", "create_app", "warm_up"]
+__all__ = ["STRUCTURE_TIMEOUT_S", "WARM_ENV", "create_app", "warm_up", "worker_app"]
 
 STRUCTURE_TIMEOUT_S = 10.0  # bound of one structure's reading and analysis, in a child process
 STRUCTURE_WORKERS = 2
+WARM_ENV = "MATLAS_SERVE_WARM"  # set by `matlas serve --workers N` for its workers: "1" warms each
 _WARM_STRUCTURE = ("Na\n1.0\n4 0 0\n0 4 0\n0 0 4\nNa Cl\n1 1\ndirect\n0 0 0\n0.5 0.5 0.5\n")  # POSCAR of NaCl
 
 
@@ -116,3 +117,15 @@ def warm_up(app: FastAPI) -> list[str]:
         for _ in range(STRUCTURE_WORKERS):
             app.state.structure_calls(_WARM_STRUCTURE)
     return muvera + cross
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``matlas serve --workers N`` worker: settings read from the environment, warmed
+    up unless ``MATLAS_SERVE_WARM=0``; prints ``warm: ...`` (with its pid) once it can serve."""
+    import os
+
+    app = create_app(Settings())
+    if os.environ.get(WARM_ENV, "1") != "0":
+        warmed = warm_up(app)
+        print(f"warm: {', '.join(warmed) or 'no index built yet'} (worker {os.getpid()})", flush=True)
+    return app

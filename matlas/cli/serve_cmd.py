@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from matlas import wiring
@@ -19,6 +21,9 @@ def serve(
     allow_insecure: bool = typer.Option(
         False, "--allow-insecure", help="Serve a non-loopback address without API keys (default: settings, false)."
     ),
+    workers: int = typer.Option(
+        1, min=1, help="uvicorn worker processes; each loads its own encoders and indexes (memory grows with N)."
+    ),
 ) -> None:
     """Serve the HTTP API: search, chat, OpenAI-compatible completions, tasks (OpenAPI at /docs).
 
@@ -26,7 +31,7 @@ def serve(
     """
     import uvicorn
 
-    from matlas.api.app import create_app, warm_up
+    from matlas.api.app import WARM_ENV, create_app, warm_up
     from matlas.security.binding import check_binding
 
     settings = settings_of(ctx)
@@ -36,12 +41,18 @@ def serve(
     console.print(protection, markup=False, highlight=False, soft_wrap=True)
     if build_default and (built := wiring.ensure_default_index(settings, announce=console.print, progress=True)):
         console.print(f"built {built.name} {built.version}: {built.documents} documents")
+    base = f"http://{host}:{port}"
+    if workers > 1:  # each worker builds its app from the same environment (matlas.api.app.worker_app)
+        console.print(f"[bold]matlas[/] serving {settings.indexes_dir} on {base} with {workers} workers")
+        os.environ[WARM_ENV] = "1" if warm else "0"
+        uvicorn.run("matlas.api.app:worker_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
+        return
     app = create_app(settings)
     if warm:
         with console.status("loading the encoders and indexes"):
             warmed = warm_up(app)
         console.print(f"warm: {', '.join(warmed) or 'no index built yet'}")
-    base = f"http://{host}:{port}"
     auth = " -H \"authorization: Bearer $MATLAS_KEY\"" if settings.key_ring() else ""
     console.print(
         f"[bold]matlas[/] serving {settings.indexes_dir} on {base}  (web app: {base}/  OpenAPI: {base}/docs  "

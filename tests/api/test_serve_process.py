@@ -1,8 +1,11 @@
 """``matlas serve`` as a real process answering real HTTP on loopback."""
 
+import threading
+import time
 from contextlib import contextmanager
 
 import httpx
+import psutil
 import pytest
 
 from tests._support.http_server import serving
@@ -69,3 +72,48 @@ def test_chat_sessions_survive_a_restart_of_the_api_process(mp_db, sample, tmp_p
     last = provider.state.requests[-1]["messages"]  # the restarted process sent the stored history along
     assert [m["content"] for m in last if m["role"] in ("user", "assistant")][-3:] == [
         "Formation energy of GaN?", expected, "And again?"]
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_answers_from_both(built_index, tmp_path):
+    """``matlas serve --workers 2``: two uvicorn worker processes, each warm, both answering."""
+    env = {"MATLAS_INDEX_ROOT": str(built_index.parent), "MATLAS_DEFAULT_INDEX": "mini", "MATLAS_HOME": str(tmp_path)}
+    with serve_process(env, "--workers", "2") as served:
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(served.process.stdout), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 300
+        while len(warm := {line for line in lines if "warm: mini (worker" in line}) < 2:
+            assert served.alive() and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.5)
+        workers = {int(line.rsplit(" ", 1)[1].rstrip(")\n")) for line in warm}
+        assert workers <= {p.pid for p in psutil.Process(served.process.pid).children()}
+        with httpx.Client(timeout=60) as client:  # a new connection per request spreads them over the workers
+            for _ in range(6):
+                r = client.post(f"{served.base}/v1/search", json={"query": "blue LED semiconductor", "k": 3},
+                                headers={"Connection": "close"})
+                assert r.status_code == 200 and r.json()["hits"][0]["id"] == "gan"
+
+
+@pytest.mark.slow
+def test_a_redis_restart_mid_conversation_loses_no_turn(redis_server, redis_url, tmp_path):
+    """Issue 14's soak over HTTP: a turn sent while Redis (the session store) restarts is answered and stored."""
+    provider = scripted_openai([{"text": "Materials data answers questions about crystals."}] * 8)
+    with serving(provider) as llm_url:
+        env = {"MATLAS_HOME": str(tmp_path), "MATLAS_LLM_BASE_URL": f"{llm_url}/v1", "MATLAS_LLM_MODEL": "scripted",
+               "MATLAS_SESSIONS_BACKEND": "redis", "MATLAS_REDIS_URL": redis_url}
+        with matlas_serve(env) as base:
+            ask = {"message": "Hello, what can you tell me about materials?", "stream": False}
+            r = httpx.post(f"{base}/v1/chat", json=ask, timeout=120)
+            assert r.status_code == 200, r.text
+            session_id = r.json()["session_id"]
+            redis_server.stop()
+            restart = threading.Timer(1.5, redis_server.start)
+            restart.start()
+            try:
+                r = httpx.post(f"{base}/v1/chat", json=ask | {"session_id": session_id}, timeout=120)
+            finally:
+                restart.join()
+            assert r.status_code == 200, r.text
+            turns = httpx.get(f"{base}/v1/sessions/{session_id}", timeout=30).json()["turns"]
+            assert [t["role"] for t in turns] == ["user", "assistant"] * 2
