@@ -68,6 +68,11 @@ class QdrantVersion:
     def collection(self) -> str:
         return self.manifest.collection
 
+    def points(self) -> int:
+        """Points stored in the collection (exact count)."""
+        with self.store.reachable():
+            return self.store.client.count(self.collection, exact=True).count
+
     def _fde_prefetch(self, fde: np.ndarray, candidates: int) -> models.Prefetch:
         p = self.store.params
         quantization = (models.QuantizationSearchParams(rescore=p.rescore, oversampling=p.oversampling)

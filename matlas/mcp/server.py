@@ -69,7 +69,7 @@ def build_server(settings: Settings, *, search: SearchService | None = None,
                  crossmodal: CrossModalService | None = None, chat: ChatService | None = None,
                  stateless_http: bool = True) -> FastMCP:
     """The MCP server over ``settings``' data, sharing ``search`` and ``chat`` with the HTTP app when given."""
-    search = search or SearchService.from_settings(settings)
+    search = search or wiring.search_service(settings)
     crossmodal = crossmodal or CrossModalService(search.catalog, search.encoders, snapshot=settings.mp_snapshot,
                                                  default_encoder=settings.encoder_model)
     chat = chat or wiring.chat_service(settings, search=search)

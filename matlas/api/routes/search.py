@@ -13,9 +13,10 @@ from matlas.api.models import SearchRequest, SearchResponse
 router = APIRouter(tags=["search"])
 
 
-@router.post("/search", response_model=SearchResponse, responses=responses(404, 413, 422))
+@router.post("/search", response_model=SearchResponse, responses=responses(404, 413, 422, 503))
 def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep) -> SearchResponse:
-    """Rank documents of a muvera index for a text query (422 naming the kind for a crossmodal index)."""
+    """Rank documents of a muvera index, on FAISS or Qdrant, for a text query (422 naming the kind for a
+    crossmodal index; 503 with the reason when the index is on a Qdrant that cannot be reached)."""
     name = body.index or settings.default_index
     searcher = service.searcher(name)
     start = time.perf_counter()
