@@ -79,7 +79,7 @@ def qdrant_store(settings: Settings) -> QdrantStore | None:
     it connects on first use."""
     if not (settings.qdrant_url or settings.qdrant_path):
         return None
-    key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+    key = (settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None) or None
     path = str(settings.qdrant_path.resolve()) if settings.qdrant_path and not settings.qdrant_url else None
     return _qdrant_store(settings.qdrant_url, key, path, settings.qdrant_timeout_s,
                          settings.qdrant_storage.model_dump_json())

@@ -25,7 +25,7 @@ class QdrantParams(BaseModel):
     fde_quantization: Literal["int8", "none"] = Field("int8", description="Scalar quantization of the FDE vectors.")
     rescore: bool = Field(True, description="Re-score quantized FDE candidates with the original vectors.")
     oversampling: float = Field(2.0, ge=1.0, description="Quantized candidates fetched per kept one before rescoring.")
-    fde_on_disk: bool = Field(False, description="Original FDE vectors on disk (the int8 copy stays in RAM).")
+    fde_on_disk: bool = Field(True, description="Original FDE vectors on disk, read to rescore (the int8 copy stays in RAM).")
     token_datatype: Literal["float16", "float32"] = Field("float16", description="Storage type of token vectors.")
     tokens_on_disk: bool = Field(True, description="Token multivectors memory-mapped from disk.")
     hnsw_m: int = Field(16, ge=4, description="HNSW graph degree of the fde and dense vectors.")
