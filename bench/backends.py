@@ -36,7 +36,7 @@ from retrieval.search import Searcher
 
 warnings.filterwarnings("ignore", message="Local mode performs exact")
 
-_SINGLE = 30  # queries timed one by one, after 3 warm-up queries
+_SINGLE = 10  # queries timed one by one, after 2 warm-up queries
 
 
 def _subset(docs: list[Document], qrels: dict, max_docs: int) -> list[Document]:
@@ -136,10 +136,10 @@ def main() -> None:
             run = {q.id: [ids[i] for i in positions] for q, (_, positions) in zip(queries, ranked)}
             row[f"{name} nDCG@10"] = round(evaluate(run, qrels)["ndcg@10"], 4)
             single = []
-            for i, q in enumerate(queries[: _SINGLE + 3]):
+            for i, q in enumerate(queries[: _SINGLE + 2]):
                 start = time.perf_counter()
                 searcher.search(q.text, 10, mode=mode, candidates=args.candidates)
-                if i >= 3:
+                if i >= 2:
                     single.append(time.perf_counter() - start)
             row[f"{name} p50 ms"] = round(1000 * float(np.median(single)), 1)
         row["|diff|"] = round(abs(row["faiss nDCG@10"] - row["qdrant nDCG@10"]), 4)
