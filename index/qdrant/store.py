@@ -14,7 +14,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from index.qdrant.params import QdrantParams
 from index.versions import INDEX_NAME
-from matlas.errors import Unavailable
+from matlas.errors import IndexNotFound, Unavailable
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
@@ -59,10 +59,13 @@ class QdrantStore:
 
     @contextlib.contextmanager
     def reachable(self) -> Iterator[None]:
-        """Turn connection failures, timeouts and 5xx answers of Qdrant into ``Unavailable``."""
+        """Turn connection failures, timeouts and 5xx answers of Qdrant into ``Unavailable``, and a
+        collection that is gone (404, e.g. a version dropped while a request used it) into ``IndexNotFound``."""
         try:
             yield
         except Exception as err:
+            if isinstance(err, UnexpectedResponse) and err.status_code == 404:
+                raise IndexNotFound(f"Qdrant ({self.where}): {err.reason_phrase or 'not found'}") from None
             if not _transient(err):
                 raise
             reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
