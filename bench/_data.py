@@ -18,7 +18,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "bench"
-SCIFACT = ROOT.parent / "shared" / "data" / "beir" / "scifact"
+_SHARED = next((p / "shared" for p in (ROOT.parent, ROOT.parents[1]) if (p / "shared").is_dir()), ROOT.parent / "shared")
+SCIFACT = _SHARED / "data" / "beir" / "scifact"  # ../shared beside the project (or beside a worktree's folder)
 
 
 class DataUnavailable(RuntimeError):

@@ -43,9 +43,16 @@ def _fsync_dir(path: Path) -> None:
 class IndexRoot:
     """The directory of one named index and its versions."""
 
+    backend = "faiss"
+
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.name = self.path.resolve().name
+
+    @property
+    def location(self) -> str:
+        """Where it lives, for people: the directory."""
+        return str(self.path)
 
     @property
     def versions_dir(self) -> Path:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from index.qdrant.params import QdrantParams
 from matlas.security.keys import KeyRing
 from retrieval.encoders.options import EncoderOptions
 from retrieval.fde import FDEParams
@@ -45,6 +46,14 @@ class Settings(BaseSettings):
     maxsim_backend: Literal["auto", "cpu", "torch", "triton"] = Field(  # gpu.kernels.maxsim.BACKENDS
         "auto", description="MaxSim re-rank backend: auto (Triton on CUDA, else cpu), cpu, torch, triton."
     )
+    vector_backend: Literal["faiss", "qdrant"] = Field(
+        "faiss", description="Where new muvera indexes are built: FAISS files under the index root, or Qdrant."
+    )
+    qdrant_url: str | None = Field(None, description="Qdrant server or cluster URL (http://qdrant:6333).")
+    qdrant_api_key: SecretStr | None = Field(None, description="Qdrant API key (the server's QDRANT__SERVICE__API_KEY).")
+    qdrant_path: Path | None = Field(None, description="Qdrant local mode (in-process, one process at a time) in this folder.")
+    qdrant_timeout_s: float = Field(30.0, gt=0, description="Timeout of one Qdrant request.")
+    qdrant_storage: QdrantParams = Field(default_factory=QdrantParams, description="Storage choices of Qdrant indexes.")
     hash_bits: int = Field(64, description="Code length of new cross-modal hash indexes (16, 32, 64, 128).")
     mp_snapshot: Path | None = Field(None, description="MP snapshot folder (materials.jsonl ...) for hashing and mp-ids.")
     host: str = "127.0.0.1"
@@ -161,7 +170,7 @@ def scrub(text: str, settings: Settings) -> str:
     >>> scrub("key sk-123 rejected", Settings(llm_api_key="sk-123"))
     'key ********** rejected'
     """
-    for secret in (settings.mp_api_key, settings.llm_api_key, settings.api_keys):
+    for secret in (settings.mp_api_key, settings.llm_api_key, settings.api_keys, settings.qdrant_api_key):
         if secret is not None and secret.get_secret_value():
             text = text.replace(secret.get_secret_value(), "**********")
     for key in settings.key_ring().keys:  # each stored digest on its own, too

@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from agents.llm import LLMConfig
     from agents.mp.client import MPClient
     from agents.sessions import ChatService, SessionStore
+    from index.backends import IndexBackends
     from index.build import BuildParams
     from index.manifest import IndexManifest
+    from index.qdrant import QdrantStore
     from matlas.security.rate import RateLimits
     from retrieval.encoder import MultiVectorEncoder
     from retrieval.encoder_cache import EncoderCache
@@ -34,10 +36,9 @@ if TYPE_CHECKING:
     from workers.rebuild import RebuildConfig
 
 __all__ = [
-    "build_params", "chat_agent", "chat_service", "encoder", "encoder_cache", "ensure_default_index", "llm_config",
-    "mp_client", "open_session_store", "rate_limits", "rebuild_config", "search_service", "serving_config",
-    "submit_rebuild",
-    "task_info", "task_queue",
+    "build_params", "chat_agent", "chat_service", "encoder", "encoder_cache", "ensure_default_index", "index_backends",
+    "llm_config", "mp_client", "open_session_store", "qdrant_store", "rate_limits", "rebuild_config", "search_service",
+    "serving_config", "submit_rebuild", "task_info", "task_queue",
 ]
 
 
@@ -73,26 +74,69 @@ def build_params(
     return BuildParams(fde=fde_params, factory=factory or settings.index_factory, dense=dense, bm25=bm25)
 
 
+def qdrant_store(settings: Settings) -> QdrantStore | None:
+    """The Qdrant of ``MATLAS_QDRANT_URL`` (with its API key) or local mode at ``MATLAS_QDRANT_PATH``; None
+    when neither is set. One per configuration and process (local mode allows one client per folder);
+    it connects on first use."""
+    if not (settings.qdrant_url or settings.qdrant_path):
+        return None
+    key = (settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None) or None
+    path = str(settings.qdrant_path.resolve()) if settings.qdrant_path and not settings.qdrant_url else None
+    return _qdrant_store(settings.qdrant_url, key, path, settings.qdrant_timeout_s,
+                         settings.qdrant_storage.model_dump_json())
+
+
+@functools.cache
+def _qdrant_store(url: str | None, api_key: str | None, path: str | None, timeout_s: float, params: str) -> QdrantStore:
+    from index.qdrant import QdrantParams, QdrantStore
+
+    def client():
+        from qdrant_client import QdrantClient
+
+        if path is not None:
+            return QdrantClient(path=path)
+        return QdrantClient(url=url, api_key=api_key, timeout=max(1, round(timeout_s)))
+
+    return QdrantStore(client, QdrantParams.model_validate_json(params), where=url or "local mode")
+
+
+def index_backends(settings: Settings) -> IndexBackends:
+    """Where indexes live: the index root, and Qdrant when configured; new ones go to ``vector_backend``."""
+    from index.backends import IndexBackends
+
+    return IndexBackends(settings.indexes_dir, qdrant_store(settings), default=settings.vector_backend)
+
+
 def ensure_default_index(
     settings: Settings, *, announce: Callable[[str], None] = lambda line: None, progress: bool = False
 ) -> IndexManifest | None:
-    """Build the default index from its bundled corpus if it has one and is not built yet; its manifest, or None."""
-    from index.build import build_index
-    from index.versions import IndexRoot
+    """Build the default index from its bundled corpus if it has one and is not built yet; its manifest, or None
+    (also when Qdrant is not reachable: the server starts and answers 503 for the index until it is)."""
+    from index.backends import build_index
+    from matlas.errors import Unavailable
     from retrieval.corpus import bundled_corpus
 
-    root = IndexRoot(settings.indexes_dir / settings.default_index)
-    if root.exists() or (docs := bundled_corpus(settings.default_index)) is None:
+    try:
+        root = index_backends(settings).locate(settings.default_index, must_exist=False)
+        if root.exists() or (docs := bundled_corpus(settings.default_index)) is None:
+            return None
+    except Unavailable as err:
+        announce(f"not building the default {settings.default_index} index now: {err}")
         return None
-    announce(f"building the default {settings.default_index} index at {root.path} (first start only) ...")
-    return build_index(docs, root.path, encoder(settings), build_params(settings), progress=progress)
+    announce(f"building the default {settings.default_index} index at {root.location} (first start only) ...")
+    return build_index(docs, root, encoder(settings), build_params(settings), progress=progress)
 
 
 def search_service(settings: Settings, *, allow_paths: bool = False) -> SearchService:
-    """The search service over ``settings.indexes_dir`` (encoders and searchers cached)."""
+    """The search service over ``settings.indexes_dir`` and Qdrant (encoders and searchers cached), with the
+    settings' encoder options, FDE candidates and MaxSim backend."""
+    from retrieval.catalog import IndexCatalog
+    from retrieval.encoder_cache import EncoderCache
     from retrieval.service import SearchService
 
-    return SearchService.from_settings(settings, allow_paths=allow_paths)
+    return SearchService(IndexCatalog(settings.indexes_dir, allow_paths=allow_paths, qdrant=qdrant_store(settings)),
+                         EncoderCache(settings.encoder_options()),
+                         candidates=settings.search_candidates, maxsim_backend=settings.maxsim_backend)
 
 
 def rebuild_config(settings: Settings) -> RebuildConfig:
@@ -100,7 +144,8 @@ def rebuild_config(settings: Settings) -> RebuildConfig:
     from workers.rebuild import RebuildConfig
 
     return RebuildConfig(indexes_dir=settings.indexes_dir, encoder_model=settings.encoder_model,
-                         build=build_params(settings), keep_versions=settings.rebuild_keep_versions,
+                         build=build_params(settings), backend=settings.vector_backend,
+                         keep_versions=settings.rebuild_keep_versions,
                          redis_url=settings.redis_url, lock_ttl_s=settings.rebuild_lock_ttl_s)
 
 
@@ -124,7 +169,8 @@ def submit_rebuild(
     from workers import submit
 
     return submit.submit_rebuild(rebuild_config(settings), task_queue(settings), name, corpus, queue=queue,
-                                 load_encoder=load_encoder or functools.partial(encoder, settings))
+                                 load_encoder=load_encoder or functools.partial(encoder, settings),
+                                 qdrant=qdrant_store(settings))
 
 
 def task_info(settings: Settings, task_id: str) -> TaskInfo:

@@ -24,12 +24,12 @@ from retrieval.fde import FixedDimensionalEncoder
 from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.maxsim import maxsim_matrix, maxsim_topk
 
-__all__ = ["MAX_K", "Hit", "SearchMode", "Searcher"]
+__all__ = ["FUSION_DEPTH", "MAX_K", "Hit", "SearchMode", "Searcher"]
 
 SearchMode = Literal["muvera", "dense", "exact", "hybrid"]
 MODES: tuple[str, ...] = get_args(SearchMode)
 MAX_K = 1000
-_FUSION_DEPTH = 100
+FUSION_DEPTH = 100
 
 
 class Hit(BaseModel):
@@ -84,15 +84,19 @@ class Searcher:
         tokens, pooled = self.encoder.encode(queries, kind="query", output="both", show_progress_bar=progress)
         if mode == "exact":
             return self._exact(tokens, k)
-        muvera = self.rank_multivectors(tokens, max(k, _FUSION_DEPTH) if mode == "hybrid" else k, candidates)
         if mode == "muvera":
-            return muvera
-        dense = self._dense(pooled, _FUSION_DEPTH) if self.index.dense_index is not None else None
+            return self.rank_multivectors(tokens, k, candidates)
+        return self._hybrid(queries, tokens, pooled, k, candidates)
+
+    def _hybrid(self, queries: Sequence[str], tokens: list[np.ndarray], pooled: np.ndarray, k: int, candidates: int):
+        """RRF of muvera (top ``max(k, 100)``), dense and BM25 (top 100 each)."""
+        muvera = self.rank_multivectors(tokens, max(k, FUSION_DEPTH), candidates)
+        dense = self._dense(pooled, FUSION_DEPTH) if self.index.manifest.dense else None
         fused = []
         for i, query in enumerate(queries):
             lists = [muvera[i][1]] + ([dense[i][1]] if dense is not None else [])
             if self.index.bm25 is not None:
-                lists.append(self.index.bm25.search(query, _FUSION_DEPTH)[1])
+                lists.append(self.index.bm25.search(query, FUSION_DEPTH)[1])
             scores, ids = reciprocal_rank_fusion(lists)
             fused.append((scores[:k], ids[:k]))
         return fused
@@ -109,7 +113,7 @@ class Searcher:
         candidates = candidates or self.candidates
         if not 1 <= candidates <= 100 * MAX_K:
             raise InvalidInput(f"candidates must be between 1 and {100 * MAX_K}, got {candidates}")
-        if mode == "dense" and self.index.dense_index is None:
+        if mode == "dense" and not self.index.manifest.dense:
             raise InvalidInput(f"index {self.index.manifest.name!r} was built without a dense index")
         return max(candidates, k)
 

@@ -4,8 +4,9 @@
 ``crossmodal`` hash indexes (text <-> structure). Both take the :class:`IndexCatalog` (which
 indexes exist, of which kind) and the :class:`EncoderCache` (one encoder per model) they share;
 each index is searched with the encoder its manifest records. Each call checks the index's
-``CURRENT`` pointer (one small file read), so a version published by a rebuild is served by the
-next request without a restart.
+``CURRENT`` pointer (one small file read; on Qdrant, the alias), so a version published by a
+rebuild is served by the next request without a restart. A searcher queries one version (on
+Qdrant, its collection, not the alias), so every answer comes from one whole version.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -25,9 +26,6 @@ from retrieval.encoder_cache import EncoderCache
 from retrieval.hashing.features import structure_vector
 from retrieval.search import Searcher
 from retrieval.structures import structure_content
-
-if TYPE_CHECKING:
-    from matlas.settings import Settings
 
 __all__ = ["CrossModalService", "SearchService"]
 
@@ -41,8 +39,8 @@ class _ServingCache(Generic[T]):
 
     def __init__(self, catalog: IndexCatalog, encoders: EncoderCache) -> None:
         self.catalog, self.encoders = catalog, encoders
-        self._searchers: dict[Path, tuple[str, T]] = {}
-        self._opening: dict[Path, threading.Lock] = {}  # one open at a time per index
+        self._searchers: dict[tuple[str, str], tuple[str, T]] = {}
+        self._opening: dict[tuple[str, str], threading.Lock] = {}  # one open at a time per index
         self._lock = threading.Lock()
 
     def _open(self, entry: IndexEntry) -> T:
@@ -56,7 +54,7 @@ class _ServingCache(Generic[T]):
         pointer again, so a request that saw an older version never puts it back.
         """
         entry = self.catalog.require(index, self.kind)
-        key = entry.root.path.resolve()
+        key = entry.key
         with self._lock:
             cached = self._searchers.get(key)
             if cached and cached[0] == entry.manifest.version:
@@ -98,14 +96,14 @@ class SearchService(_ServingCache[Searcher]):
         self.candidates = candidates
         self.maxsim_backend = maxsim_backend  # of the exact re-rank (gpu.kernels.maxsim); None: auto
 
-    @classmethod
-    def from_settings(cls, settings: Settings, *, allow_paths: bool = False) -> SearchService:
-        """The service over ``settings.indexes_dir`` with the settings' device, batch size and candidates."""
-        return cls(IndexCatalog(settings.indexes_dir, allow_paths=allow_paths),
-                   EncoderCache(settings.encoder_options()),
-                   candidates=settings.search_candidates, maxsim_backend=settings.maxsim_backend)
-
     def _open(self, entry: IndexEntry) -> Searcher:
+        if entry.backend == "qdrant":
+            from index.qdrant import open_index as open_qdrant
+            from retrieval.qdrant_search import QdrantSearcher
+
+            version = open_qdrant(entry.root, entry.manifest.version)
+            encoder = self.encoders.get(version.manifest.encoder.model_id, version.manifest.encoder.backend)
+            return QdrantSearcher(version, encoder, candidates=self.candidates)
         loaded = open_index(entry.root, entry.manifest.version, place=to_gpu)  # GPU placement is the service's call
         encoder = self.encoders.get(loaded.manifest.encoder.model_id, loaded.manifest.encoder.backend)
         return Searcher(loaded, encoder, candidates=self.candidates, maxsim_backend=self.maxsim_backend)

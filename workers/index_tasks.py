@@ -43,7 +43,7 @@ def rebuild_index(self: Task, name: str, corpus: str | None = None) -> dict[str,
     """Rebuild index ``name`` (from ``corpus``, a path the worker can read, if given); a ``RebuildReport``."""
     report = rebuild.rebuild_index(
         wiring.rebuild_config(app.settings), name, corpus=Path(corpus) if corpus else None,
-        load_encoder=encoders().get,
+        load_encoder=encoders().get, qdrant=wiring.qdrant_store(app.settings),
         on_stage=lambda stage: self.update_state(state="PROGRESS", meta={"stage": stage}),
     )
     return report.model_dump(mode="json")

@@ -8,6 +8,10 @@ index as the next version and flips ``CURRENT``. A rejected or crashed build lea
 version untouched; the staging root is wiped by the next rebuild. The newest
 ``config.keep_versions`` versions are kept for ``matlas index rollback``.
 
+On Qdrant (an index already there, or a new one with ``config.backend == "qdrant"``) the same steps
+run on collections: the new version is uploaded as a pending collection, validated, then the alias
+moves; a rejected version's collection is dropped, and retention drops old collections.
+
 The corpus is the one recorded in ``NAME/CORPUS`` (written by a rebuild given ``corpus``), else the
 bundled materials corpus for the index named ``materials`` (``retrieval.materials_corpus.bundled_corpus``).
 """
@@ -21,21 +25,25 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import redis
 from pydantic import BaseModel, ConfigDict, Field
 
+from index.backends import IndexBackends, is_qdrant
 from index.build import BuildParams, build_index
 from index.manifest import IndexManifest
 from index.reader import IndexVersion, open_index
-from index.versions import IndexRoot, resolve_index
+from index.versions import IndexRoot
 from matlas.errors import InvalidInput
 from retrieval.corpus import MATERIALS_INDEX, Document, bundled_corpus, load_corpus
 from retrieval.encoder import MultiVectorEncoder
 from retrieval.search import Searcher
 from workers.locks import file_lease, redis_lease
+
+if TYPE_CHECKING:
+    from index.qdrant import QdrantRoot, QdrantStore, QdrantVersion
 
 __all__ = ["RebuildConfig", "RebuildReport", "corpus_source", "rebuild_index", "rebuild_lock", "validate_version"]
 
@@ -54,6 +62,7 @@ class RebuildConfig(BaseModel):
     indexes_dir: Path = Field(description="Directory of named indexes.")
     encoder_model: str = Field(description="Encoder of an index built for the first time (later: the manifest's).")
     build: BuildParams = Field(description="Build parameters of an index built for the first time.")
+    backend: Literal["faiss", "qdrant"] = Field("faiss", description="Backend of an index built for the first time.")
     keep_versions: int = Field(5, ge=1, description="Newest versions kept for rollback.")
     redis_url: str | None = Field(None, description="Redis of the rebuild locks; None: file locks.")
     lock_ttl_s: float = Field(60.0, gt=0, description="TTL of a Redis lock, renewed while the rebuild runs.")
@@ -83,13 +92,20 @@ def rebuild_lock(config: RebuildConfig, name: str) -> contextlib.AbstractContext
     return file_lease(config.indexes_dir / name / ".rebuild.lock")
 
 
-def validate_version(version: IndexVersion, docs: Sequence[Document], encoder: MultiVectorEncoder) -> list[str]:
-    """Problems of a built ``version`` of ``docs`` (empty if sound): document counts, and a few documents
-    queried with their own text must come back in the top hits (or a duplicate of them)."""
-    counts = {"manifest": version.manifest.documents, "FAISS": version.fde_index.ntotal,
-              "document store": len(version.documents)}
+def validate_version(version: IndexVersion | QdrantVersion, docs: Sequence[Document],
+                     encoder: MultiVectorEncoder) -> list[str]:
+    """Problems of a built ``version`` of ``docs`` (FAISS or Qdrant; empty if sound): document counts, and a
+    few documents queried with their own text must come back in the top hits (or a duplicate of them)."""
+    if isinstance(version, IndexVersion):
+        counts = {"manifest": version.manifest.documents, "FAISS": version.fde_index.ntotal,
+                  "document store": len(version.documents)}
+        searcher = Searcher(version, encoder)
+    else:
+        from retrieval.qdrant_search import QdrantSearcher
+
+        counts = {"manifest": version.manifest.documents, "Qdrant": version.points()}
+        searcher = QdrantSearcher(version, encoder)
     problems = [f"{what} holds {n} documents, the corpus {len(docs)}" for what, n in counts.items() if n != len(docs)]
-    searcher = Searcher(version, encoder)
     for position in sorted({int(p) for p in np.linspace(0, len(docs) - 1, _PROBES)}):
         doc = docs[position]
         hits = searcher.search(doc.content, _PROBE_K)
@@ -105,14 +121,17 @@ def rebuild_index(
     load_encoder: Callable[[str], MultiVectorEncoder],
     corpus: Path | None = None,
     on_stage: Callable[[str], None] = lambda stage: None,
+    qdrant: QdrantStore | None = None,
 ) -> RebuildReport:
     """Rebuild index ``name`` from its corpus (``corpus`` replaces the recorded one) and serve it if valid.
 
     ``load_encoder(model_id)`` supplies encoders (a worker's loaded ones); ``on_stage`` hears
-    ``building``, ``validating`` and ``publishing``.
+    ``building``, ``validating`` and ``publishing``; ``qdrant`` is the Qdrant of the deployment, if any.
     """
     start = time.perf_counter()
-    root = resolve_index(name, config.indexes_dir, allow_paths=False, must_exist=False)
+    root = IndexBackends(config.indexes_dir, qdrant, default=config.backend).locate(name, must_exist=False)
+    if is_qdrant(root):
+        return _rebuild_qdrant(config, root, load_encoder, corpus, on_stage, start)
     with rebuild_lock(config, root.name) as held:
         previous = root.current() if root.exists() else None
         if not held:
@@ -140,6 +159,44 @@ def rebuild_index(
                          documents=len(docs), removed=removed, seconds=time.perf_counter() - start)
 
 
+def _rebuild_qdrant(config: RebuildConfig, root: QdrantRoot, load_encoder: Callable[[str], MultiVectorEncoder],
+                    corpus: Path | None, on_stage: Callable[[str], None], start: float) -> RebuildReport:
+    """``rebuild_index`` for an index on Qdrant: a pending collection, validated, then the alias moves."""
+    from index.qdrant import build_index as build_qdrant
+    from index.qdrant import open_index as open_qdrant
+
+    home = IndexRoot(config.indexes_dir / root.name)  # the lock and the recorded corpus
+    with rebuild_lock(config, root.name) as held:
+        previous = root.current() if root.exists() else None
+        if not held:
+            log.info("rebuild of %s skipped: another rebuild holds its lock", root.name)
+            return RebuildReport(index=root.name, status="skipped", version=previous, previous=previous)
+        docs = _read_corpus(home, corpus)
+        if previous is None:
+            model_id, params = config.encoder_model, config.build
+        else:
+            m = root.manifest()
+            model_id, params = m.encoder.model_id, BuildParams(fde=m.fde, dense=m.dense, bm25=m.bm25)
+        encoder = load_encoder(model_id)
+        on_stage("building")
+        manifest = build_qdrant(docs, root, encoder, params, progress=False, publish=False)
+        on_stage("validating")
+        problems = validate_version(open_qdrant(root, manifest.version), docs, encoder)
+        if problems:
+            log.warning("rebuild of %s rejected: %s", root.name, "; ".join(problems))
+            root.drop(manifest.version)
+            return RebuildReport(index=root.name, status="rejected", version=previous, previous=previous,
+                                 documents=len(docs), problems=problems, seconds=time.perf_counter() - start)
+        on_stage("publishing")
+        root.publish(manifest.version)
+        if corpus is not None:
+            _record_corpus(home, corpus)
+        removed = root.prune(config.keep_versions)
+    log.info("rebuild of %s published %s on Qdrant (%d documents)", root.name, manifest.version, len(docs))
+    return RebuildReport(index=root.name, status="published", version=manifest.version, previous=previous,
+                         documents=len(docs), removed=removed, seconds=time.perf_counter() - start)
+
+
 def corpus_source(root: IndexRoot, corpus: Path | None = None) -> Path | None:
     """The corpus file a rebuild of ``root`` reads: ``corpus``, else the recorded one; None: the built-in one."""
     recorded = root.path / _CORPUS_FILE
@@ -158,6 +215,7 @@ def _read_corpus(root: IndexRoot, corpus: Path | None) -> list[Document]:
 
 
 def _record_corpus(root: IndexRoot, corpus: Path) -> None:
+    root.path.mkdir(parents=True, exist_ok=True)
     tmp = root.path / f".{_CORPUS_FILE}.tmp"
     tmp.write_text(f"{Path(corpus).resolve()}\n")
     os.replace(tmp, root.path / _CORPUS_FILE)

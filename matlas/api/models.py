@@ -23,6 +23,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from index.binary import BinaryIndexManifest
 from index.manifest import IndexManifest
+from index.qdrant.manifest import QdrantManifest
 from retrieval.catalog import INDEX_NAME, IndexKind
 from retrieval.crossmodal import CrossModalHit
 from retrieval.search import MAX_K, Hit, SearchMode
@@ -84,7 +85,9 @@ class IndexInfo(BaseModel):
                                         "(text <-> structure, POST /v1/crossmodal/search).")
     version: str
     versions: list[str]
-    manifest: IndexManifest | BinaryIndexManifest = Field(description="IndexManifest (muvera) or BinaryIndexManifest (crossmodal).")
+    backend: Literal["faiss", "qdrant"] = Field("faiss", description="Where the index lives.")
+    manifest: QdrantManifest | IndexManifest | BinaryIndexManifest = Field(
+        description="IndexManifest (muvera on FAISS), QdrantManifest (muvera on Qdrant) or BinaryIndexManifest (crossmodal).")
 
 
 StructureText = Annotated[str, Field(min_length=1, max_length=MAX_STRUCTURE_CHARS)]

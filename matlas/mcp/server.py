@@ -91,7 +91,7 @@ def build_server(settings: Settings, *, search: SearchService | None = None,
             rate_limits.hit(group, caller.name)
         return caller
 
-    search = search or SearchService.from_settings(settings)
+    search = search or wiring.search_service(settings)
     crossmodal = crossmodal or CrossModalService(search.catalog, search.encoders, snapshot=settings.mp_snapshot,
                                                  default_encoder=settings.encoder_model)
     chat = chat or wiring.chat_service(settings, search=search)

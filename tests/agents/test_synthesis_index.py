@@ -12,9 +12,9 @@ import pytest
 from agents.mp.snapshot import Snapshot
 from agents.tools.retrieval import retrieval_tools
 from index.build import build_index
+from matlas import wiring
 from matlas.settings import Settings
 from retrieval.corpus import load_corpus
-from retrieval.service import SearchService
 
 
 @pytest.mark.slow
@@ -32,7 +32,7 @@ def test_recipes_export_to_a_corpus_that_the_retrieval_expert_searches(mp_db, en
 
     settings = Settings(home=tmp_path, default_index="synthesis")
     build_index(docs, settings.indexes_dir / "synthesis", encoder, progress=False)
-    service = SearchService.from_settings(settings)
+    service = wiring.search_service(settings)
     service.encoders.add(encoder)  # reuse the session's encoder
     (search_documents,) = retrieval_tools(service, settings.default_index)
     hits = json.loads(search_documents.invoke({"query": "olivine lithium iron phosphate cathode made under argon",

@@ -17,17 +17,17 @@ NamePath = Annotated[str, Path(pattern=f"^{INDEX_NAME}$", description="Index nam
 
 
 def _info(entry: IndexEntry) -> IndexInfo:
-    return IndexInfo(name=entry.name, kind=entry.kind, version=entry.manifest.version,
+    return IndexInfo(name=entry.name, kind=entry.kind, version=entry.manifest.version, backend=entry.backend,
                      versions=entry.root.versions(), manifest=entry.manifest)
 
 
 @router.get("/indexes", response_model=list[IndexInfo])
 def list_indexes(catalog: CatalogDep) -> list[IndexInfo]:
-    """Every built index with its kind, serving version and manifest."""
+    """Every built index with its kind, backend, serving version and manifest (Qdrant's left out while it is down)."""
     return [_info(entry) for entry in catalog.entries()]
 
 
-@router.get("/indexes/{name}", response_model=IndexInfo, responses=responses(404, 422))
+@router.get("/indexes/{name}", response_model=IndexInfo, responses=responses(404, 422, 503))
 def get_index(name: NamePath, catalog: CatalogDep) -> IndexInfo:
     """One index by name."""
     return _info(catalog.entry(name))

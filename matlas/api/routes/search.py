@@ -27,9 +27,10 @@ def check_exact(caller: Principal, mode: str, name: str, documents: int, cap: in
         raise Forbidden(f"{candidates} candidates need an admin key: read keys may re-rank at most {cap}")
 
 
-@router.post("/search", response_model=SearchResponse, responses=responses(403, 404, 413, 422, 429))
+@router.post("/search", response_model=SearchResponse, responses=responses(403, 404, 413, 422, 429, 503))
 def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep, caller: SearchLimitDep) -> SearchResponse:
-    """Rank documents of a muvera index for a text query (422 naming the kind for a crossmodal index).
+    """Rank documents of a muvera index, on FAISS or Qdrant, for a text query (422 naming the kind for a
+    crossmodal index; 503 with the reason when the index is on a Qdrant that cannot be reached).
 
     ``exact`` (brute-force MaxSim over every document) over an index larger than
     ``MATLAS_EXACT_MAX_DOCUMENTS``, or more ``candidates`` than that, needs an admin key (403 for a read key).
