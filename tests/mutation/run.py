@@ -38,7 +38,7 @@ MODULES: dict[str, list[str]] = {
     "retrieval/bm25.py": ["tests/retrieval/test_bm25.py"],
     "index/versions.py": ["tests/index/test_index_root.py"],
     "agents/grounding.py": ["tests/agents/test_grounding.py", "tests/agents/test_grounding_edges.py"],
-    "agents/eval.py": ["tests/agents/test_eval.py"],
+    "agents/eval.py": ["tests/agents/test_eval.py", "tests/agents/test_eval_scoring.py"],
     "agents/mp/filters.py": ["tests/agents/mp"],
     "agents/mp/documents.py": ["tests/agents/mp"],
     "retrieval/search.py": ["tests/retrieval/test_search.py", "tests/retrieval/test_muvera_candidates.py"],
