@@ -3,6 +3,7 @@ from an answer, the summary tables, nearest-rank percentiles, the 1 % rule, and 
 around zero."""
 
 import json
+import time
 
 import pytest
 
@@ -10,6 +11,8 @@ from agents.eval import (
     EvalTask,
     RunResult,
     expected_values,
+    extract_value,
+    modal_value,
     run_eval,
     score_task,
     scr_llamp,
@@ -89,20 +92,25 @@ def test_a_run_records_tools_facts_and_the_numbers_no_tool_returned():
     content = "At 300 K, Si [mp-149] has a band gap of 0.61 eV; 9.9 eV and 7.7 eV are not from MP."
     ask = answers(ChatAnswer(content=content, citations=["mp-149"], steps=steps, ungrounded=["7.7 eV"], composed=True,
                              facts=[{"value": 0.61}, {"value": 1}]))
+    start = time.perf_counter()
     [run] = run_eval(ask, [task], {"si": 0.61}).tasks[0].runs
+    elapsed = time.perf_counter() - start
     assert run.tools == ["get_band_structure_summary", "get_thermo"]
     assert (run.value, run.cited, run.facts, run.composed, run.error, run.correct) == (0.61, True, 2, True, None, None)
     assert run.ungrounded == ["7.7 eV"]  # flagged by the agent
     assert run.unflagged == ["9.9 eV"]  # 300 is the question's own number; 9.9 came only from a failed tool
-    assert run.answer == content and run.latency_s > 0
+    assert run.answer == content and 0 < run.latency_s <= elapsed
 
 
 def test_a_failed_run_has_no_value_and_the_error_text():
     ask = answers(UpstreamError("model endpoint down"), ChatAnswer(content="Si [mp-149]: band gap 0.6 eV.",
                                                                    citations=["mp-149"]))
     seen = []
+    start = time.perf_counter()
     report = run_eval(ask, [single()], {"t": 0.61}, runs=2, progress=lambda task, i: seen.append((task.id, i)))
+    elapsed = time.perf_counter() - start
     failed, answered = report.tasks[0].runs
+    assert 0 < failed.latency_s <= elapsed
     assert (failed.value, failed.cited, failed.error) == (None, False, "model endpoint down")
     assert (answered.value, answered.cited, answered.error) == (0.6, True, None)
     assert seen == [("t", 0), ("t", 1)]
@@ -151,6 +159,9 @@ def test_nearest_rank_percentiles_of_two_runs():
     result = score_task(single(), 1.0, [RunResult(value=1.0, cited=True, latency_s=t) for t in (4.0, 1.0)])
     report = summarize([result], runs_per_task=2)
     assert (report.latency_p50_s, report.latency_p95_s) == (1.0, 4.0)
+    for n, p95 in ((17, 17.0), (20, 19.0)):  # nearest rank: ceil(0.95 n)-th of 1..n s
+        many = score_task(single(), 1.0, [RunResult(value=1.0, cited=True, latency_s=float(t)) for t in range(1, n + 1)])
+        assert summarize([many], runs_per_task=n).latency_p95_s == p95
     silent = summarize([score_task(single(), 1.0, [RunResult(value=None, cited=False, error="x")])], runs_per_task=1)
     assert (silent.latency_p50_s, silent.latency_p95_s, silent.scr_llamp) == (None, None, None)
 
@@ -168,6 +179,7 @@ def test_within_is_one_percent_or_five_thousandths(value, expected, inside):
     ([0.0, 0.0], 0.0, 1.0),  # mean 0 and no spread: fully precise; expected 0 and mean 0: accurate
     ([-0.1, 0.1], 0.0, 0.0),  # mean 0 with spread: no precision
     ([0.003], 0.0, 1.0),  # within 0.005 of an expected 0
+    ([0.005], 0.0, 1.0),  # ... 0.005 included
     ([0.01], 0.0, 0.0),
     ([3.0], 2.0, 0.5),  # 1 - |3 - 2| / 2
     ([5.0], 2.0, 0.0),  # clipped at 0
@@ -184,7 +196,7 @@ def test_llamp_scr_by_hand(values, expected, scr):
 def test_nothing_to_score_is_refused():
     with pytest.raises(InvalidInput, match="has no runs"):
         score_task(single(), 1.0, [])
-    with pytest.raises(InvalidInput, match="no task results"):
+    with pytest.raises(InvalidInput, match=r"^no task results to summarize$"):
         summarize([], runs_per_task=1)
     with pytest.raises(InvalidInput, match="runs must be >= 1"):
         run_eval(answers(), [single()], {"t": 1.0}, runs=0)
@@ -196,3 +208,13 @@ def test_expected_moduli_are_the_vrh_average(mp_settings, sample):
     assert expected_values(tasks, mp_client(mp_settings)) == {
         "k": sample["mp-149"]["bulk_modulus"]["vrh"], "g": sample["mp-149"]["shear_modulus"]["vrh"],
         "rho": sample["mp-804"]["density"]}
+
+
+def test_runs_agree_within_one_percent_or_five_thousandths():
+    assert modal_value([100.0, 100.9, 98.0]) == (100.0, 2)  # 0.9 % apart: agree; 2 % apart: not
+    assert modal_value([0.004, 0.0, 0.02]) == (0.004, 2)  # near zero, 0.005 absolute
+
+
+def test_the_number_nearest_the_mention_wins_even_before_it():
+    answer = "In the Materials Project data for crystalline silicon, 0.61 eV is the band gap, for a cell of 2 atoms."
+    assert extract_value(answer, "band_gap") == 0.61
