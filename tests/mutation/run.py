@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -106,8 +107,9 @@ def scratch_copy(module: str, tests: list[str]) -> Path:
     return tmp
 
 
-def run_module(module: str, timeout: int, only: list[str] | None = None) -> dict:
-    """mutmut over ``module``; ``only``: just these mutant names (globs), e.g. to re-check earlier survivors."""
+def run_module(module: str, timeout: int, only: list[str] | None = None, recheck: bool = False) -> dict:
+    """mutmut over ``module``; ``only``: just these mutant names (globs), e.g. to re-check earlier survivors;
+    ``recheck``: run each survivor against the module's whole test selection (see ``_recheck``)."""
     tmp = scratch_copy(module, MODULES[module])
     try:
         names = only or NAMES.get(module, [])
@@ -121,6 +123,10 @@ def run_module(module: str, timeout: int, only: list[str] | None = None) -> dict
             if m and (not names or any(fnmatch.fnmatch(m.group(1), n) for n in names)):
                 status[m.group(1)] = m.group(2).strip()
         declared = equivalent().get(module, set())
+        if recheck:
+            for name in [n for n, s in status.items() if s not in DETECTED and n not in declared]:
+                if _recheck(tmp, name):
+                    status[name] = "killed"
         diffs = {n: _show(tmp, n) for n, s in status.items() if s not in DETECTED and n not in declared}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -133,6 +139,21 @@ def run_module(module: str, timeout: int, only: list[str] | None = None) -> dict
     return {"module": module, "mutants": len(status), "killed": killed, "equivalent": equiv,
             "survived": survived, "killed_%": round(100 * killed / considered, 1) if considered else 100.0,
             "statuses": dict(Counter(status.values())), "status": {n: status[n] for n in survived}, "diffs": diffs}
+
+
+def _recheck(tmp: Path, name: str) -> bool:
+    """Whether ``name`` fails the module's whole test selection (run as mutmut runs it, from ``mutants/``).
+
+    mutmut runs a mutant only against the tests that called its function during the stats run; a function that
+    returns closures (``agents/mp/filters.py``'s filter factories, called once when the query tables are built)
+    is attributed to the one test that imported it, so its closures' mutants would be judged by that test alone.
+    """
+    config = tomllib.loads((tmp / "pyproject.toml").read_text())["tool"]["mutmut"]
+    env = {**os.environ, "MUTANT_UNDER_TEST": name, "PYTHONPATH": str(tmp / "mutants")}
+    done = subprocess.run([sys.executable, "-m", "pytest", *config["pytest_add_cli_args"],
+                           *config["pytest_add_cli_args_test_selection"]],
+                          cwd=tmp / "mutants", env=env, capture_output=True, text=True, timeout=1800, check=False)
+    return done.returncode not in (0, 5)
 
 
 def _show(tmp: Path, name: str) -> str:
@@ -148,6 +169,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per module")
     parser.add_argument("--target", type=float, default=85.0, help="minimum %% killed of non-equivalent mutants")
     parser.add_argument("--json", type=Path, help="write the rows here too")
+    parser.add_argument("--recheck", action="store_true",
+                        help="run each survivor against the module's whole test selection (slow; see _recheck)")
     parser.add_argument("--mutants", nargs="+", metavar="NAME", help="only these mutant names or globs (one module)")
     args = parser.parse_args()
     if unknown := [m for m in args.modules if m not in MODULES]:
@@ -157,7 +180,7 @@ def main() -> int:
     rows = []
     print(f"{'module':28} {'mutants':>7} {'killed':>6} {'equiv':>5} {'survived':>8} {'% killed':>8}")
     for module in args.modules or list(MODULES):
-        row = run_module(module, args.timeout, args.mutants)
+        row = run_module(module, args.timeout, args.mutants, args.recheck)
         rows.append(row)
         print(f"{module:28} {row['mutants']:7} {row['killed']:6} {row['equivalent']:5} {len(row['survived']):8} "
               f"{row['killed_%']:8.1f}", flush=True)
