@@ -1,7 +1,10 @@
 """Our AWQ checkpoints read by an independent loader, as transformers / vLLM would read them.
 
-transformers' own AWQ path (``AwqQuantizer``) needs ``gptqmodel``, which PyPI ships only as a
-source distribution that compiles CUDA kernels: it cannot run on these CPU machines. So the oracle
+transformers' own AWQ path (``AwqQuantizer``) needs ``gptqmodel``: with transformers 5.25.0,
+``AutoModelForCausalLM.from_pretrained(<our checkpoint>, device_map="cpu")`` raises ``ImportError: Loading
+an AWQ quantized model requires gptqmodel. Please install it with `pip install gptqmodel``` (checked
+2026-12-07), and PyPI has no wheel of ``gptqmodel`` 7.7.0 (``pip download gptqmodel==7.7.0
+--only-binary=:all:`` finds none; only a source distribution that compiles its kernels). So the oracle
 here is the AutoAWQ GEMM format itself, written out in numpy from its specification (``qweight``
 int32 [in, out/8] with nibble ``i`` holding column ``AWQ order[i]``, ``qzeros`` likewise per group,
 fp16 ``scales``, ``W = (q - z) * s``): the safetensors file is read with ``safetensors.numpy``,

@@ -20,12 +20,14 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import tomllib
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,15 +40,20 @@ MODULES: dict[str, list[str]] = {
     "retrieval/bm25.py": ["tests/retrieval/test_bm25.py"],
     "index/versions.py": ["tests/index/test_index_root.py"],
     "agents/grounding.py": ["tests/agents/test_grounding.py", "tests/agents/test_grounding_edges.py"],
-    "agents/eval.py": ["tests/agents/test_eval.py"],
-    "agents/mp/filters.py": ["tests/agents/mp"],
-    "agents/mp/documents.py": ["tests/agents/mp"],
+    "agents/eval.py": ["tests/agents/test_eval.py", "tests/agents/test_eval_scoring.py"],
+    "agents/mp/filters.py": ["tests/agents/mp/test_server.py", "tests/agents/mp/test_mp_semantics.py",
+                             "tests/agents/mp/test_query_params.py"],
+    "agents/mp/documents.py": ["tests/agents/mp/test_snapshot.py", "tests/agents/mp/test_server.py",
+                               "tests/agents/mp/test_mp_semantics.py", "-k", "not ensure_builds_the_real"],
     "retrieval/search.py": ["tests/retrieval/test_search.py", "tests/retrieval/test_muvera_candidates.py"],
     "retrieval/fde.py": ["tests/retrieval/test_fde.py"],
     "workers/hosting.py": ["tests/workers/test_hosting.py", "tests/workers/test_hosting_oracle.py", "-m", "not slow"],
 }
 # torch and numba's thread pools are not fork-safe: their tests run in workers forked from a clean server
 FORKSERVER = {"workers/hosting.py", "retrieval/search.py", "retrieval/fde.py"}
+# a mutant is detected when its tests fail, hang past mutmut's timeout, or crash the test process (a numba kernel
+# handed inconsistent sizes by a mutated wrapper segfaults instead of raising); "suspicious" exit codes stay survivors
+DETECTED = {"killed", "timeout", "segfault"}
 # modules where only some functions are in scope (mutant-name globs): hosting's decode loop
 NAMES: dict[str, list[str]] = {
     "workers/hosting.py": ["*ǁ_decode__mutmut_*", "*x__pick__mutmut_*", "*x__hold_stops__mutmut_*", "*Detokenizer*"],
@@ -100,10 +107,12 @@ def scratch_copy(module: str, tests: list[str]) -> Path:
     return tmp
 
 
-def run_module(module: str, timeout: int) -> dict:
+def run_module(module: str, timeout: int, only: list[str] | None = None, recheck: bool = False) -> dict:
+    """mutmut over ``module``; ``only``: just these mutant names (globs), e.g. to re-check earlier survivors;
+    ``recheck``: run each survivor against the module's whole test selection (see ``_recheck``)."""
     tmp = scratch_copy(module, MODULES[module])
     try:
-        names = NAMES.get(module, [])
+        names = only or NAMES.get(module, [])
         done = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", "2", *names], cwd=tmp,
                               capture_output=True, text=True, timeout=timeout, check=False)
         results = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=tmp,
@@ -114,18 +123,37 @@ def run_module(module: str, timeout: int) -> dict:
             if m and (not names or any(fnmatch.fnmatch(m.group(1), n) for n in names)):
                 status[m.group(1)] = m.group(2).strip()
         declared = equivalent().get(module, set())
-        diffs = {n: _show(tmp, n) for n, s in status.items() if s != "killed" and n not in declared}
+        if recheck:
+            for name in [n for n, s in status.items() if s not in DETECTED and n not in declared]:
+                if _recheck(tmp, name):
+                    status[name] = "killed"
+        diffs = {n: _show(tmp, n) for n, s in status.items() if s not in DETECTED and n not in declared}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if not status:
         raise RuntimeError(f"mutmut gave no results for {module}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    survived = sorted(n for n, s in status.items() if s != "killed" and n not in declared)
-    killed = sum(s == "killed" for s in status.values())
-    equiv = sum(n in declared and s != "killed" for n, s in status.items())
+    survived = sorted(n for n, s in status.items() if s not in DETECTED and n not in declared)
+    killed = sum(s in DETECTED for s in status.values())
+    equiv = sum(n in declared and s not in DETECTED for n, s in status.items())
     considered = len(status) - equiv
     return {"module": module, "mutants": len(status), "killed": killed, "equivalent": equiv,
             "survived": survived, "killed_%": round(100 * killed / considered, 1) if considered else 100.0,
-            "statuses": sorted(set(status.values())), "diffs": diffs}
+            "statuses": dict(Counter(status.values())), "status": {n: status[n] for n in survived}, "diffs": diffs}
+
+
+def _recheck(tmp: Path, name: str) -> bool:
+    """Whether ``name`` fails the module's whole test selection (run as mutmut runs it, from ``mutants/``).
+
+    mutmut runs a mutant only against the tests that called its function during the stats run; a function that
+    returns closures (``agents/mp/filters.py``'s filter factories, called once when the query tables are built)
+    is attributed to the one test that imported it, so its closures' mutants would be judged by that test alone.
+    """
+    config = tomllib.loads((tmp / "pyproject.toml").read_text())["tool"]["mutmut"]
+    env = {**os.environ, "MUTANT_UNDER_TEST": name, "PYTHONPATH": str(tmp / "mutants")}
+    done = subprocess.run([sys.executable, "-m", "pytest", *config["pytest_add_cli_args"],
+                           *config["pytest_add_cli_args_test_selection"]],
+                          cwd=tmp / "mutants", env=env, capture_output=True, text=True, timeout=1800, check=False)
+    return done.returncode not in (0, 5)
 
 
 def _show(tmp: Path, name: str) -> str:
@@ -141,18 +169,23 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per module")
     parser.add_argument("--target", type=float, default=85.0, help="minimum %% killed of non-equivalent mutants")
     parser.add_argument("--json", type=Path, help="write the rows here too")
+    parser.add_argument("--recheck", action="store_true",
+                        help="run each survivor against the module's whole test selection (slow; see _recheck)")
+    parser.add_argument("--mutants", nargs="+", metavar="NAME", help="only these mutant names or globs (one module)")
     args = parser.parse_args()
     if unknown := [m for m in args.modules if m not in MODULES]:
         parser.error(f"unknown module(s) {unknown}; choose from {list(MODULES)}")
+    if args.mutants and len(args.modules) != 1:
+        parser.error("--mutants needs exactly one module")
     rows = []
     print(f"{'module':28} {'mutants':>7} {'killed':>6} {'equiv':>5} {'survived':>8} {'% killed':>8}")
     for module in args.modules or list(MODULES):
-        row = run_module(module, args.timeout)
+        row = run_module(module, args.timeout, args.mutants, args.recheck)
         rows.append(row)
         print(f"{module:28} {row['mutants']:7} {row['killed']:6} {row['equivalent']:5} {len(row['survived']):8} "
               f"{row['killed_%']:8.1f}", flush=True)
         for name in row["survived"]:
-            print(f"    survived: {name}\n" + "\n".join(f"        {d}" for d in row["diffs"][name].splitlines()))
+            print(f"    {row['status'][name]}: {name}\n" + "\n".join(f"        {d}" for d in row["diffs"][name].splitlines()))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0 if all(r["killed_%"] >= args.target for r in rows) else 1

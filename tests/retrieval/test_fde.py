@@ -196,3 +196,66 @@ def test_projection_kernel_equals_matmul_on_every_tail(n, d, m):
     out = np.full((n, m), np.nan, dtype=np.float32)
     gemm_nt(a, bt, out)
     np.testing.assert_allclose(out, a.astype(np.float64) @ bt.T.astype(np.float64), rtol=1e-4, atol=1e-4)
+
+
+def test_one_dimensional_tokens_and_a_projection_as_wide_as_the_tokens():
+    """The smallest token dimension (1) and d_proj == dim are valid, and encode as the reference says."""
+    rng = np.random.default_rng(13)
+    one = FixedDimensionalEncoder(1, FDEParams(num_repetitions=3, num_simhash_projections=2, projection_dimension=None))
+    doc = rng.standard_normal((4, 1)).astype(np.float32)
+    np.testing.assert_allclose(one.encode_document(doc), _reference_document_fde(one, doc), rtol=1e-5, atol=1e-6)
+    square = FixedDimensionalEncoder(6, FDEParams(num_repetitions=2, num_simhash_projections=2, projection_dimension=6))
+    doc = _unit(rng, 5, 6)
+    np.testing.assert_allclose(square.encode_document(doc), _reference_document_fde(square, doc), rtol=1e-5, atol=1e-6)
+    with pytest.raises(InvalidInput, match=r"^token dimension must be >= 1, got 0$"):
+        FixedDimensionalEncoder(0)
+
+
+def test_any_numeric_input_encodes_as_its_float32_rounding():
+    """float64 arrays and nested lists of ints give exactly the FDE of the same tokens as float32."""
+    enc = FixedDimensionalEncoder(4, FDEParams(num_repetitions=1, num_simhash_projections=1, projection_dimension=2, seed=0))
+    np.testing.assert_allclose(enc.encode_document([[1, 0, 0, 0], [0, 1, 0, 0]]), PINNED, atol=1e-6)
+    assert enc.encode_document([[1, 0, 0, 0], [0, 1, 0, 0]]).dtype == np.float32
+    rng = np.random.default_rng(14)
+    wide = FixedDimensionalEncoder(16, FDEParams(num_repetitions=4, num_simhash_projections=3, projection_dimension=8))
+    docs64 = [rng.standard_normal((n, 16)) for n in (3, 9)]
+    np.testing.assert_array_equal(wide.encode_documents(docs64),
+                                  wide.encode_documents([d.astype(np.float32) for d in docs64]))
+
+
+def test_bad_input_names_the_offending_multivector():
+    enc = FixedDimensionalEncoder(8, FDEParams(projection_dimension=4))
+    good = np.ones((2, 8), np.float32)
+    bad = good.copy()
+    bad[1, 3] = np.inf
+    with pytest.raises(InvalidInput, match=r"^multivector 2 holds NaN or infinite"):
+        enc.encode_documents([good, good, bad, good])
+    with pytest.raises(InvalidInput, match=r"^multivector 1 must have shape \(n_tokens, 8\), got \(2, 7\)$"):
+        enc.encode_documents([good, good[:, :7]])
+    with pytest.raises(InvalidInput, match=r"^expected a sequence of \(n_tokens, dim\) arrays, got one 2-D array$"):
+        enc.encode_documents(good)
+
+
+def test_count_sketch_into_a_huge_dimension_is_a_signed_permutation():
+    """Count sketch (definition): each FDE coordinate goes to one uniform bucket with a uniform random sign.
+
+    With far more buckets than coordinates there is no collision, so the sketch of an FDE holds exactly its
+    nonzero coordinates, some of them negated; into 4 buckets, every bucket receives some coordinates."""
+    base = FDEParams(num_repetitions=1, num_simhash_projections=2, projection_dimension=4, fill_empty_partitions=True)
+    full = FixedDimensionalEncoder(8, base)
+    huge = FixedDimensionalEncoder(8, base.model_copy(update={"final_projection_dimension": 1_000_000}))
+    doc = _unit(np.random.default_rng(15), 6, 8)
+    x, y = full.encode_document(doc), huge.encode_document(doc)
+    assert y.shape == (1_000_000,) and np.count_nonzero(y) == np.count_nonzero(x) == 16
+    np.testing.assert_allclose(np.sort(np.abs(y[y != 0])), np.sort(np.abs(x[x != 0])), rtol=1e-6)
+    flipped = np.sum(~np.isin(y[y != 0], x[x != 0]))
+    assert 0 < flipped < 16  # random signs: some coordinates negated, not all
+    small = FixedDimensionalEncoder(8, base.model_copy(update={"num_repetitions": 4, "final_projection_dimension": 4}))
+    assert np.all(small.encode_documents([doc, -doc]) != 0)
+
+
+def test_a_sketch_wider_than_the_fde_keeps_its_dimension():
+    params = FDEParams(num_repetitions=1, num_simhash_projections=1, projection_dimension=2, final_projection_dimension=64)
+    enc = FixedDimensionalEncoder(4, params)
+    assert enc.output_dim == 64
+    assert enc.encode_documents([np.eye(4, dtype=np.float32)] * 3).shape == (3, 64)
