@@ -4,8 +4,8 @@
 ``crossmodal`` hash indexes (text <-> structure). Both take the :class:`IndexCatalog` (which
 indexes exist, of which kind) and the :class:`EncoderCache` (one encoder per model) they share;
 each index is searched with the encoder its manifest records. Each call checks the index's
-``CURRENT`` pointer (one small file read), so a version published by a rebuild is served by the
-next request without a restart.
+``CURRENT`` pointer (one small file read; the manifests only when it moved), so a version
+published by a rebuild is served by the next request without a restart.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 
 from gpu.faiss_gpu import to_gpu
 from index.reader import open_index
+from matlas.errors import IndexNotFound
 from retrieval.catalog import IndexCatalog, IndexEntry, IndexKind
 from retrieval.crossmodal import CrossModalHit, CrossModalSearcher
 from retrieval.encoder_cache import EncoderCache
@@ -48,13 +49,21 @@ class _ServingCache(Generic[T]):
         raise NotImplementedError
 
     def searcher(self, index: str | Path) -> T:
-        """The searcher over the serving version of ``index`` (which must be of this kind)."""
-        entry = self.catalog.require(index, self.kind)
-        key = entry.root.path.resolve()
+        """The searcher over the serving version of ``index`` (which must be of this kind).
+
+        A request reads the ``CURRENT`` pointer only; the manifests are read when it names a
+        version this cache has not opened."""
+        root = self.catalog.resolve(index)
+        key = root.path.resolve()
+        try:
+            current = root.current()
+        except IndexNotFound:
+            current = None  # require() below raises the catalogue's error
         with self._lock:
             cached = self._searchers.get(key)
-            if cached and cached[0] == entry.manifest.version:
+            if cached and cached[0] == current:
                 return cached[1]
+        entry = self.catalog.require(index, self.kind)
         searcher = self._open(entry)
         with self._lock:
             self._searchers[key] = (entry.manifest.version, searcher)

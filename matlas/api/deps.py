@@ -1,4 +1,8 @@
-"""Dependencies shared by routes: the settings and the services of the running app."""
+"""Dependencies shared by routes: the settings and the services of the running app.
+
+They are ``async`` so that FastAPI calls them on the event loop: a plain ``def`` dependency costs a
+worker-thread round trip per request.
+"""
 
 from __future__ import annotations
 
@@ -12,23 +16,23 @@ from retrieval.encoder_cache import EncoderCache
 from retrieval.service import CrossModalService, SearchService
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _search(request: Request) -> SearchService:
+async def _search(request: Request) -> SearchService:
     return request.app.state.search
 
 
-def _crossmodal(request: Request) -> CrossModalService:
+async def _crossmodal(request: Request) -> CrossModalService:
     return request.app.state.crossmodal
 
 
-def _catalog(request: Request) -> IndexCatalog:
+async def _catalog(request: Request) -> IndexCatalog:
     return request.app.state.search.catalog
 
 
-def _encoders(request: Request) -> EncoderCache:
+async def _encoders(request: Request) -> EncoderCache:
     return request.app.state.search.encoders
 
 
