@@ -1,6 +1,8 @@
 """Where one ``POST /v1/search`` spends its time on the default materials index, stage by stage
 (encode, FDE, MIPS, token reads, MaxSim, hit assembly, serialization) and end to end over HTTP
-against a real ``matlas serve`` process with one keep-alive client::
+against a real ``matlas serve`` process with one keep-alive client. ``cpu_mean_ms`` is the CPU
+time of this process per stage (all threads), and for HTTP the server process's CPU time per
+request, which a loaded machine inflates far less than wall time::
 
     .venv/bin/python -m bench.encode_search                      # default backend, 200 requests
     .venv/bin/python -m bench.encode_search --backend torch --json
@@ -60,16 +62,22 @@ def _stages(home: Path, backend: str, rounds: int, candidates: int) -> dict[str,
     manifest = searcher.index.manifest
     params = manifest.search_params or default_search_params(manifest.factory, candidates)
     times: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    last_cpu = [time.process_time()]
 
     def tick(name: str, start: float) -> float:
-        now = time.perf_counter()
+        now, now_cpu = time.perf_counter(), time.process_time()
         times.setdefault(name, []).append((now - start) * 1000)
+        if name != "sum of stages":
+            cpu.setdefault(name, []).append((now_cpu - last_cpu[0]) * 1000)
+        last_cpu[0] = now_cpu
         return now
 
     searcher.search("warm-up", 10)
     for r in range(rounds):
         q = QUERIES[r % len(QUERIES)]
         t0 = t = time.perf_counter()
+        last_cpu[0] = time.process_time()
         service.searcher("materials")
         t = tick("service lookup", t)
         tokens, _ = searcher.encoder.encode([q], kind="query", output="both")
@@ -90,12 +98,20 @@ def _stages(home: Path, backend: str, rounds: int, candidates: int) -> dict[str,
         t = tick("serialization", t)
         tick("sum of stages", t0)
         t = time.perf_counter()
+        last_cpu[0] = time.process_time()
         searcher.search(q, 10)
         tick("Searcher.search()", t)
-    return times
+    return times, cpu
 
 
-def _http(home: Path, backend: str, rounds: int) -> list[float]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _http(home: Path, backend: str, rounds: int) -> tuple[list[float], float]:
+    """Client-side ms per request, and the server's mean CPU ms per request."""
     import httpx
 
     with socket.socket() as s:
@@ -115,12 +131,12 @@ def _http(home: Path, backend: str, rounds: int) -> list[float]:
                     time.sleep(0.5)
             else:
                 raise RuntimeError("matlas serve did not come up")
-            times = []
+            times, cpu0 = [], _cpu_seconds(proc.pid)
             for r in range(rounds):
                 start = time.perf_counter()
                 client.post("/v1/search", json={"query": QUERIES[r % len(QUERIES)], "k": 10}).raise_for_status()
                 times.append((time.perf_counter() - start) * 1000)
-            return times
+            return times, (_cpu_seconds(proc.pid) - cpu0) * 1000 / rounds
     finally:
         proc.terminate()
         proc.wait(30)
@@ -138,11 +154,16 @@ def main() -> None:
 
     backend = resolve_backend(args.backend, "cpu")
     home = _home(backend)
-    times = _stages(home, backend, args.rounds, args.candidates)
+    times, cpu = _stages(home, backend, args.rounds, args.candidates)
+    server_cpu = None
     if not args.no_http:
-        times["POST /v1/search (HTTP, one client)"] = _http(home, backend, args.rounds)
+        times["POST /v1/search (HTTP, one client)"], server_cpu = _http(home, backend, args.rounds)
     rows = [{"stage": name, "p50_ms": float(np.percentile(t, 50)), "p99_ms": float(np.percentile(t, 99)),
-             "mean_ms": float(np.mean(t))} for name, t in times.items()]
+             "mean_ms": float(np.mean(t)),
+             "cpu_mean_ms": float(np.mean(cpu[name])) if name in cpu else server_cpu}
+            for name, t in times.items()]
+    stages = [n for n in cpu if n != "Searcher.search()"]
+    next(r for r in rows if r["stage"] == "sum of stages")["cpu_mean_ms"] = float(sum(np.mean(cpu[n]) for n in stages))
     emit(rows, args.json, {"backend": backend, "rounds": args.rounds, "candidates": args.candidates,
                            "cpus": os.cpu_count()})
 

@@ -168,3 +168,33 @@ def test_results_come_back_in_input_order_whatever_the_batching(onnx_encoder):
     for a, b, c in zip(one_by_one, tight, budget):
         np.testing.assert_allclose(a, b, atol=1e-5)
         np.testing.assert_allclose(a, c, atol=1e-5)
+
+
+def test_cpu_exports_run_fused_attention(onnx_encoder, int8_encoder):
+    """The exported graph is the one ONNX Runtime fuses (one Attention op per layer, no loose
+    Softmax), and int8 quantizes the fused QKV projection as well as the other MatMuls."""
+    import onnx
+
+    layers = onnx_encoder._st[0].auto_model.config.num_hidden_layers
+    fp32 = [n.op_type for n in onnx.load(str(onnx_encoder.onnx_path), load_external_data=False).graph.node]
+    int8 = [n.op_type for n in onnx.load(str(int8_encoder.onnx_path), load_external_data=False).graph.node]
+    assert fp32.count("Attention") == layers and "Softmax" not in fp32
+    assert int8.count("QAttention") == layers and "MatMulInteger" in int8 and "Attention" not in int8
+
+
+def test_tokenizer_copy_gives_the_transformers_ids(onnx_encoder):
+    reference = onnx_encoder._tokenizer(TEXTS, truncation=True, max_length=onnx_encoder.max_length)["input_ids"]
+    assert onnx_encoder._tokenize(TEXTS) == reference
+    assert [onnx_encoder._tokenize([t])[0] for t in TEXTS] == reference
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_one_text_matches_sentence_transformers(backend, torch_encoder, onnx_encoder):
+    """The single-text path (no batching, numpy pooling) against sentence-transformers' own encode."""
+    encoder = torch_encoder if backend == "torch" else onnx_encoder
+    for text in TEXTS:
+        tokens, pooled = encoder.encode([text], kind="query", output="both")
+        reference = encoder._st.encode([text], normalize_embeddings=True)
+        np.testing.assert_allclose(pooled, reference, atol=1e-4)
+        assert len(tokens) == 1 and tokens[0].shape == encoder.encode([text, "x"])[0].shape
+        np.testing.assert_allclose(encoder.encode_query([text])[0], tokens[0])
