@@ -60,13 +60,16 @@ class Server:
                                      cwd=Path(__file__).resolve().parents[2])
         threading.Thread(target=self._read, daemon=True).start()
         deadline = time.monotonic() + timeout_s
-        while sum("warm:" in line for line in self.lines) < self.workers or not self._healthy():
-            if self.proc.poll() is not None:
-                raise RuntimeError("matlas serve exited:\n" + "".join(self.lines[-40:]))
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"matlas serve was not ready in {timeout_s:.0f} s:\n" + "".join(self.lines[-40:]))
-            time.sleep(0.25)
+        try:
+            while sum("warm:" in line for line in self.lines) < self.workers or not self._healthy():
+                if self.proc.poll() is not None:
+                    raise RuntimeError("matlas serve exited:\n" + "".join(self.lines[-40:]))
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"matlas serve was not ready in {timeout_s:.0f} s:\n" + "".join(self.lines[-40:]))
+                time.sleep(0.25)
+        except BaseException:  # a timeout or Ctrl-C: leave no server behind
+            self.stop()
+            raise
         return self
 
     def _read(self) -> None:

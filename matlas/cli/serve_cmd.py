@@ -9,6 +9,11 @@ import typer
 from matlas import wiring
 from matlas.cli._common import console, settings_of
 
+# uvicorn kills and restarts a worker that does not answer its supervisor's ping within this many
+# seconds (its default, 5 s, killed workers still loading their indexes on a busy machine, in a
+# loop, so a --workers server never got ready; a worker busy with one long request is not hung)
+WORKER_HEALTHCHECK_S = 300
+
 
 def serve(
     ctx: typer.Context,
@@ -46,7 +51,7 @@ def serve(
         console.print(f"[bold]matlas[/] serving {settings.indexes_dir} on {base} with {workers} workers")
         os.environ[WARM_ENV] = "1" if warm else "0"
         uvicorn.run("matlas.api.app:worker_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
+                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, log_level="warning")
         return
     app = create_app(settings)
     if warm:

@@ -78,7 +78,7 @@ def test_chat_sessions_survive_a_restart_of_the_api_process(mp_db, sample, tmp_p
 def test_serve_with_two_workers_answers_from_both(built_index, tmp_path):
     """``matlas serve --workers 2``: two uvicorn worker processes, each warm, both answering."""
     env = {"MATLAS_INDEX_ROOT": str(built_index.parent), "MATLAS_DEFAULT_INDEX": "mini", "MATLAS_HOME": str(tmp_path)}
-    with serve_process(env, "--workers", "2") as served:
+    with serve_process(env, "--workers", "2", timeout_s=600) as served:  # two workers load at once
         lines: list[str] = []
         reader = threading.Thread(target=lambda: lines.extend(served.process.stdout), daemon=True)
         reader.start()
@@ -102,7 +102,8 @@ def test_a_redis_restart_mid_conversation_loses_no_turn(redis_server, redis_url,
     with serving(provider) as llm_url:
         env = {"MATLAS_HOME": str(tmp_path), "MATLAS_LLM_BASE_URL": f"{llm_url}/v1", "MATLAS_LLM_MODEL": "scripted",
                "MATLAS_SESSIONS_BACKEND": "redis", "MATLAS_REDIS_URL": redis_url}
-        with matlas_serve(env) as base:
+        with serve_process(env, timeout_s=600) as served:
+            base = served.base
             ask = {"message": "Hello, what can you tell me about materials?", "stream": False}
             r = httpx.post(f"{base}/v1/chat", json=ask, timeout=120)
             assert r.status_code == 200, r.text
