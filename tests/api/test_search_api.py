@@ -84,7 +84,7 @@ def test_warm_up_loads_every_index_before_the_first_request(built_index, encoder
     service.encoders.add(encoder)
     assert service._searchers == {}
     assert service.warm_up() == ["mini"]
-    version, warmed = service._searchers[built_index.resolve()]
+    version, warmed = service._searchers[("faiss", str(built_index.resolve()))]
     assert version == "v000001" and service.searcher("mini") is warmed  # the request reuses it
     assert [h.id for h in warmed.search("blue LED semiconductor", k=1)] == ["gan"]
 
