@@ -6,7 +6,8 @@ settle the question the model only writes the answer from them; otherwise the su
 experts plan and call tools as before. The draft is then checked: a number no tool returned (nor the
 user, nor an earlier grounded turn), an unknown MP id, or an asked value or MP id left out gets one
 ``repair`` round naming them; if the repaired draft still fails, the answer is composed from the
-facts (``agents.compose``) and marked ``composed``. A draft from linked facts whose only fault is a
+facts (``agents.compose``) and marked ``composed`` (at once, without a generation, when
+``ChatConfig.draft`` is off). A draft from linked facts whose only fault is a
 missing MP id needs no repair: the ids go right after the values it states (``agents.compose.cite``),
 and the answer is marked ``ids_added``. Without facts to compose from, what remains unsupported is
 flagged in ``ungrounded``.
@@ -62,6 +63,8 @@ class ChatConfig(BaseModel):
 
     draft_tokens: int = Field(48, ge=8, description="Most tokens of an answer drafted from linked facts.")
     link: bool = Field(True, description="Link the question and fetch its facts before the model writes.")
+    draft: bool = Field(True, description="The model writes the answer to facts that settle the question; "
+                        "False: the answer is composed from them without a generation.")
 
 
 class ChatAgent:
@@ -97,8 +100,13 @@ class ChatAgent:
             steps.append(step)
             yield ChatEvent(**step)
         outputs = [*facts.outputs, *facts.notes]  # the linker's calls echo the question, not a model
-        if facts.answered and self.llm is not None:
-            messages: list[BaseMessage] = [
+        repaired = composed = ids_added = False
+        model: Any = None  # what writes the repair: the bound draft model, or the graph's
+        messages: list[BaseMessage] = []
+        if facts.answered and self.llm is not None and not self.config.draft:
+            draft, composed = compose(facts), True
+        elif facts.answered and self.llm is not None:
+            messages = [
                 SystemMessage(DRAFT_PROMPT.format(facts=facts_context(facts))), *_messages(history),
                 HumanMessage(message)]
             model = self.llm.bind(max_tokens=self.config.draft_tokens)
@@ -119,7 +127,6 @@ class ChatAgent:
             draft = _text(messages[-1]) if messages else ""
         draft = draft or NO_ANSWER
         report, problems = _check(draft, facts, outputs, citable)
-        repaired = composed = ids_added = False
         if problems and facts.answered and (completed := cite(draft, facts)) is not None:
             completed_report, left = _check(completed, facts, outputs, citable)
             if not left:  # its only fault was a missing MP id: added from the facts, no second generation

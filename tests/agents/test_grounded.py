@@ -77,6 +77,16 @@ def test_a_draft_that_only_leaves_out_the_id_gets_it_after_its_value_without_a_r
     assert answer["citations"] == ["mp-804"] and answer["ungrounded"] == []
 
 
+def test_without_drafts_settled_questions_are_composed_without_a_generation(mp_settings):
+    model = ScriptedChatModel(steps=[])
+    settings = mp_settings.model_copy(update={"llm_draft": False})
+    events = list(chat_agent(settings, llm=model).stream([], "What is the band gap of GaN?"))
+    answer = events[-1].data
+    assert [e.event for e in events] == ["tool_call", "tool_result", "token", "answer"] and model.calls == []
+    assert answer["composed"] and not answer["repaired"] and answer["citations"] == ["mp-804"]
+    assert states_value(answer["content"], SAMPLE["mp-804"]["band_gap"]) and answer["ungrounded"] == []
+
+
 def test_ids_are_not_added_to_a_draft_with_an_invented_number(mp_settings):
     wrong = f"The band gap of GaN is {SAMPLE['mp-804']['band_gap']:g} eV, ZnO is 9.87 eV."
     events, answer, model = turn(mp_settings, "What is the band gap of GaN?", [wrong, wrong])
