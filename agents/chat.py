@@ -6,8 +6,11 @@ settle the question the model only writes the answer from them; otherwise the su
 experts plan and call tools as before. The draft is then checked: a number no tool returned (nor the
 user, nor an earlier grounded turn), an unknown MP id, or an asked value or MP id left out gets one
 ``repair`` round naming them; if the repaired draft still fails, the answer is composed from the
-facts (``agents.compose``) and marked ``composed``. Without facts to compose from, what remains
-unsupported is flagged in ``ungrounded``.
+facts (``agents.compose``) and marked ``composed`` (at once, without a generation, when
+``ChatConfig.draft`` is off). A draft from linked facts whose only fault is a
+missing MP id needs no repair: the ids go right after the values it states (``agents.compose.cite``),
+and the answer is marked ``ids_added``. Without facts to compose from, what remains unsupported is
+flagged in ``ungrounded``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from langchain_core.messages import (
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
-from agents.compose import compose, facts_context, omissions
+from agents.compose import cite, compose, facts_context, omissions
 from agents.facts import Facts, gather
 from agents.graph import SUPERVISOR_STEPS, SUPERVISOR_TAG, build_graph
 from agents.grounding import GroundingReport, check_grounding
@@ -60,6 +63,8 @@ class ChatConfig(BaseModel):
 
     draft_tokens: int = Field(48, ge=8, description="Most tokens of an answer drafted from linked facts.")
     link: bool = Field(True, description="Link the question and fetch its facts before the model writes.")
+    draft: bool = Field(True, description="The model writes the answer to facts that settle the question; "
+                        "False: the answer is composed from them without a generation.")
 
 
 class ChatAgent:
@@ -95,8 +100,13 @@ class ChatAgent:
             steps.append(step)
             yield ChatEvent(**step)
         outputs = [*facts.outputs, *facts.notes]  # the linker's calls echo the question, not a model
-        if facts.answered and self.llm is not None:
-            messages: list[BaseMessage] = [
+        repaired = composed = ids_added = False
+        model: Any = None  # what writes the repair: the bound draft model, or the graph's
+        messages: list[BaseMessage] = []
+        if facts.answered and self.llm is not None and not self.config.draft:
+            draft, composed = compose(facts), True
+        elif facts.answered and self.llm is not None:
+            messages = [
                 SystemMessage(DRAFT_PROMPT.format(facts=facts_context(facts))), *_messages(history),
                 HumanMessage(message)]
             model = self.llm.bind(max_tokens=self.config.draft_tokens)
@@ -117,7 +127,10 @@ class ChatAgent:
             draft = _text(messages[-1]) if messages else ""
         draft = draft or NO_ANSWER
         report, problems = _check(draft, facts, outputs, citable)
-        repaired = composed = False
+        if problems and facts.answered and (completed := cite(draft, facts)) is not None:
+            completed_report, left = _check(completed, facts, outputs, citable)
+            if not left:  # its only fault was a missing MP id: added from the facts, no second generation
+                draft, report, problems, ids_added = completed, completed_report, left, True
         if problems and model is not None:
             yield ChatEvent(event="repair", data={"problems": problems, "draft": draft})
             repaired = True
@@ -130,7 +143,7 @@ class ChatAgent:
         if facts.answered and self.llm is not None:  # drafts are checked before anyone reads them
             yield ChatEvent(event="token", data={"text": draft})
         answer = ChatAnswer(content=draft, citations=report.citations, ungrounded=report.ungrounded, steps=steps,
-                            composed=composed, repaired=repaired, facts=[f.model_dump() for f in facts.facts])
+                            composed=composed, repaired=repaired, ids_added=ids_added, facts=[f.model_dump() for f in facts.facts])
         yield ChatEvent(event="answer", data=answer.model_dump())
 
     def _graph(self, history: list[ChatTurn], message: str) -> Iterator[tuple[str, Any]]:

@@ -2,7 +2,8 @@
 
 ``compose(facts)`` writes the answer a grounded turn falls back to: every value with its unit, MP id,
 polymorph and source endpoint, as the tools returned them. ``omissions(answer, facts)`` lists what a
-model's draft leaves out of the asked values and their MP ids.
+model's draft leaves out of the asked values and their MP ids; ``cite(answer, facts)`` completes a
+draft that states every asked value but not all their MP ids (each id goes right after its value).
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from agents.facts import Fact, Facts
-from agents.grounding import states_value
+from agents.grounding import states_value, value_spans
 from agents.vocabulary import PROPERTIES
 
-__all__ = ["compose", "facts_context", "omissions"]
+__all__ = ["cite", "compose", "facts_context", "omissions"]
 
 
 def _value(fact: Fact) -> str:
@@ -170,6 +171,31 @@ def omissions(answer: str, facts: Facts) -> list[str]:
     if ids and not any(str(i) in answer for i in ids if i):
         missing.append(f"the ids of the records found ({', '.join(str(i) for i in ids[:5] if i)})")
     return list(dict.fromkeys(missing))
+
+
+def cite(answer: str, facts: Facts) -> str | None:
+    """``answer`` with ``[mp-id]`` after the first mention of each asked value whose id it leaves out; None
+    when that cannot complete it (a value not stated, or records whose ids a list must name).
+
+    The ids come from the facts themselves, so a draft whose only fault is a missing citation needs no
+    second generation.
+    """
+    if any(not f.asked for f in facts.facts) or facts.records:
+        return None
+    inserts: dict[int, list[str]] = {}
+    for fact in facts.facts:
+        if fact.material_id in answer or any(fact.material_id in ids for ids in inserts.values()):
+            continue
+        if isinstance(fact.value, (int, float)) and not isinstance(fact.value, bool):
+            spans = value_spans(answer, float(fact.value))
+        else:
+            spans = [(i, i + len(str(fact.value)))] if (i := answer.find(str(fact.value))) >= 0 else []
+        if not spans:
+            return None
+        inserts.setdefault(spans[0][1], []).append(fact.material_id)
+    for end in sorted(inserts, reverse=True):
+        answer = f"{answer[:end]} [{', '.join(inserts[end])}]{answer[end:]}"
+    return answer
 
 
 def facts_context(facts: Facts) -> str:

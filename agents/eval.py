@@ -6,7 +6,8 @@ Tasks are single-property questions (``kind="property"``: one value of one mater
 answer cites the winner and states its value) and ranges (``range``: every material of ``expected_ids``
 cited, and no other MP id). Each run records the tools called, the facts used, the numbers the
 answer states that no tool returned (flagged, and any the answer left unflagged), whether it was
-composed from the facts or written by the model, and its latency.
+composed from the facts or written by the model (after a repair round, or with MP ids added from the
+facts), and its latency.
 
 Two self-consistency rates are reported. ``scr`` (ours): the fraction of a question's runs that agree,
 within 1 %, with its modal value. ``scr_llamp``: LLaMP's (Chiang et al. 2024, arXiv:2401.17244) product
@@ -111,6 +112,8 @@ class RunResult(BaseModel):
     ungrounded: list[str] = Field(default_factory=list, description="Numbers the answer flags as no tool's.")
     unflagged: list[str] = Field(default_factory=list, description="Numbers no tool returned that were not flagged.")
     composed: bool = False
+    repaired: bool = Field(False, description="The draft needed the model's repair round.")
+    ids_added: bool = Field(False, description="The draft stated the values; their MP ids were added from the facts.")
     latency_s: float = 0.0
 
 
@@ -151,6 +154,8 @@ class EvalReport(BaseModel):
     latency_p50_s: float | None = None
     latency_p95_s: float | None = None
     composed_rate: float = 0.0
+    repaired_rate: float = Field(0.0, description="Fraction of runs whose draft needed the model's repair round.")
+    ids_added_rate: float = Field(0.0, description="Fraction of runs written by the model with MP ids added.")
     ungrounded_flagged: int = Field(0, description="Numbers flagged as ungrounded, over all runs.")
     ungrounded_unflagged: int = Field(0, description="Numbers no tool returned shown unflagged, over all runs.")
 
@@ -317,6 +322,8 @@ def summarize(results: list[TaskResult], runs_per_task: int) -> EvalReport:
         by_property=table, by_kind=kinds,
         latency_p50_s=_percentile(latencies, 50), latency_p95_s=_percentile(latencies, 95),
         composed_rate=sum(r.composed for r in runs) / len(runs),
+        repaired_rate=sum(r.repaired for r in runs) / len(runs),
+        ids_added_rate=sum(r.ids_added for r in runs) / len(runs),
         ungrounded_flagged=sum(len(r.ungrounded) for r in runs),
         ungrounded_unflagged=sum(len(r.unflagged) for r in runs),
     )
@@ -350,7 +357,7 @@ def _run_once(ask: Callable[[str], ChatAnswer], task: EvalTask, expected: float)
         and task.material_id in answer.citations, answer=answer.content, correct=correct,
         tools=[s["data"]["tool"] for s in answer.steps if s.get("event") == "tool_call"], facts=len(answer.facts),
         ungrounded=answer.ungrounded, unflagged=[n for n in shown if n not in answer.ungrounded],
-        composed=answer.composed, latency_s=latency,
+        composed=answer.composed, repaired=answer.repaired, ids_added=answer.ids_added, latency_s=latency,
     )
 
 

@@ -43,7 +43,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pymatgen.core.periodic_table import Element
 
-__all__ = ["GroundingReport", "check_grounding", "states_value"]
+__all__ = ["GroundingReport", "check_grounding", "states_value", "value_spans"]
 
 _ELEMENTS = frozenset(e.symbol for e in Element)
 
@@ -185,6 +185,12 @@ def _mask(answer: str, cited: list[str]) -> str:
 
 def _numbers(text: str) -> Iterator[_Number]:
     """Every number of ``text`` that is not part of an identifier or formula."""
+    for number, _ in _spanned(text):
+        yield number
+
+
+def _spanned(text: str) -> Iterator[tuple[_Number, tuple[int, int]]]:
+    """``_numbers`` of ``text`` with where each stands in it, unit included."""
     text = text.replace("−", "-")
     for m in _NUMBER.finditer(text):
         if _inside_token(text, m):
@@ -205,7 +211,7 @@ def _numbers(text: str) -> Iterator[_Number]:
             text=written + (unit_match.group() if unit_match else ""),
             unit=unit_match.group("unit") if unit_match else "",
             integer=m.group("mant") is not None and "." not in mantissa and m.end("mant") == m.end(),
-        )
+        ), (m.start(), unit_match.end() if unit_match else m.end())
 
 
 def _exponent(m: re.Match[str]) -> int:
@@ -262,6 +268,17 @@ def states_value(answer: str, value: float) -> bool:
     """
     tool = [_ToolNumber(value, None)]
     return any(_supported(n, tool) for n in _numbers(_mask(answer, _bracket_ids(answer))))
+
+
+def value_spans(answer: str, value: float) -> list[tuple[int, int]]:
+    """Where ``answer`` states ``value`` (as ``states_value`` reads it): ``(start, end)`` of each mention,
+    its unit included.
+
+    >>> value_spans("GaN: 1.57 eV, GaAs 1.5 eV", 1.5712)
+    [(5, 12)]
+    """
+    tool = [_ToolNumber(value, None)]
+    return [span for n, span in _spanned(_mask(answer, _bracket_ids(answer))) if _supported(n, tool)]
 
 
 def _position(answer: str, identifier: str) -> int | None:

@@ -31,6 +31,7 @@ class ChatAnswer(BaseModel):
     steps: list[dict[str, Any]] = Field(default_factory=list, description="route / tool_call / tool_result events.")
     composed: bool = Field(False, description="Written from the tool results, not by the model (its drafts failed).")
     repaired: bool = Field(False, description="The model's first draft failed the grounding check.")
+    ids_added: bool = Field(False, description="The model's draft stated the values; their MP ids were added from the facts.")
     facts: list[dict[str, Any]] = Field(
         default_factory=list, description="The linked facts: value, unit, MP id, polymorph, source endpoint.")
 

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     llm_quantization: Literal["none", "int8", "rtn4", "awq4"] = Field("none", description="Weights of hosted HF models.")
     llm_max_tokens: int = Field(1024, ge=1)
     llm_draft_tokens: int = Field(48, ge=8, description="Most tokens of an answer the model writes from linked facts.")
+    llm_draft: bool = Field(True, description="The model writes answers to questions the linked facts settle; "
+                            "false: they are composed from the facts without a generation.")
     mp_thermo_types: list[str] = Field(
         ["GGA_GGA+U_R2SCAN", "GGA_GGA+U"], min_length=1,
         description="MP thermo types in order of preference; each material's thermo data comes from the first it has.",

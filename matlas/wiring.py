@@ -269,4 +269,5 @@ def chat_agent(
     artifacts = ArtifactStore(settings.home / "artifacts" / (session_id or "default"))
     tools = expert_tools(mp_client(settings), artifacts, search=search, default_index=settings.default_index)
     return build_chat_agent(model, tools, scrub=functools.partial(scrub, settings=settings),
-                            config=config or ChatConfig(draft_tokens=settings.llm_draft_tokens))
+                            config=config or ChatConfig(draft_tokens=settings.llm_draft_tokens,
+                                                          draft=settings.llm_draft))

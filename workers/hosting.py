@@ -33,6 +33,7 @@ __all__ = ["Completion", "HostedModel", "Quantization", "Usage", "smollm2_gguf_p
 
 Quantization = Literal["none", "int8", "rtn4", "awq4"]
 _METHODS = ("int8", "rtn4", "awq4")  # the gpu.quant methods, named as in the settings
+MIN_REUSE = 8  # prompt ids shared with the previous generation below which its cache is not reused
 
 
 class Usage(BaseModel):
@@ -82,6 +83,7 @@ class HostedModel:
         self._lock = threading.Lock()
         self._grammars: dict[str, Any] = {}  # schema JSON -> compiled grammar
         self._compiler: Any = None
+        self._kept: tuple[list[int], Any] | None = None  # token ids the last generation's KV cache holds, and it
 
     @classmethod
     def load(
@@ -188,7 +190,9 @@ class HostedModel:
         """Sample up to ``max_tokens`` tokens with a KV cache, yielding text as it becomes final.
 
         With ``matcher`` the tool call is constrained: at once (the reply is ``<tool_call>``, the call,
-        ``</tool_call>``), or with ``trigger`` from the moment the model writes ``<tool_call>``.
+        ``</tool_call>``), or with ``trigger`` from the moment the model writes ``<tool_call>``. The
+        prompt's longest prefix that the previous generation already ran (system prompt, tools, earlier
+        turns) is not run again: its keys and values come from the kept cache.
         """
         import torch
 
@@ -201,47 +205,74 @@ class HostedModel:
             prompt = [*prompt, *opening]
             yield CALL_OPEN
         with self._lock, torch.inference_mode():
-            inputs, cache = torch.tensor([prompt], device=self.device), None
+            reused, cache = self._reuse(prompt)
+            fed, inputs = list(prompt), prompt[reused:]  # fed: the ids the cache holds once ``inputs`` ran
             mask = _Mask(matcher, self.model.config.vocab_size) if matcher is not None else None
-            for _ in range(max_tokens):
-                out = self.model(input_ids=inputs, cache=cache, use_cache=True)
-                cache = out.cache
-                logits = out.logits[0, -1]
-                if constrained:
-                    logits = mask.apply(logits)
-                token = _pick(logits, temperature, generator)
-                usage.completion_tokens += 1
-                inputs = torch.tensor([[token]], device=self.device)
-                if constrained:
-                    matcher.accept_token(token)
-                    if text := detok.push(token):
-                        yield text
-                    if matcher.is_terminated():
-                        yield CALL_CLOSE
+            whole = True  # False while a forward pass runs: a failing one leaves the cache half written
+            try:
+                for _ in range(max_tokens):
+                    whole = False
+                    out = self.model(input_ids=torch.tensor([inputs], device=self.device), cache=cache,
+                                     use_cache=True)
+                    cache, whole = out.cache, True
+                    logits = out.logits[0, -1]
+                    if constrained:
+                        logits = mask.apply(logits)
+                    token = _pick(logits, temperature, generator)
+                    usage.completion_tokens += 1
+                    inputs = [token]
+                    fed.append(token)
+                    if constrained:
+                        matcher.accept_token(token)
+                        if text := detok.push(token):
+                            yield text
+                        if matcher.is_terminated():
+                            yield CALL_CLOSE
+                            usage.finish_reason = "stop"
+                            return
+                        continue
+                    if token in self._eos:
+                        usage.finish_reason = "stop"
+                        break
+                    delta = detok.push(token)
+                    if trigger and CALL_OPEN in pending + delta:  # the model opens a call: constrain the rest
+                        head, _, rest = (pending + delta).partition(CALL_OPEN)
+                        if head:
+                            yield head
+                        yield CALL_OPEN
+                        pending, constrained = "", matcher.accept_string(rest) if rest else True
+                        if rest and constrained:
+                            yield rest
+                        continue
+                    ready, pending, stopped = _hold_stops(pending + delta, [*stops, CALL_OPEN] if trigger else stops)
+                    if ready:
+                        yield ready
+                    if stopped:
                         usage.finish_reason = "stop"
                         return
-                    continue
-                if token in self._eos:
-                    usage.finish_reason = "stop"
-                    break
-                delta = detok.push(token)
-                if trigger and CALL_OPEN in pending + delta:  # the model opens a call: constrain the rest
-                    head, _, rest = (pending + delta).partition(CALL_OPEN)
-                    if head:
-                        yield head
-                    yield CALL_OPEN
-                    pending, constrained = "", matcher.accept_string(rest) if rest else True
-                    if rest and constrained:
-                        yield rest
-                    continue
-                ready, pending, stopped = _hold_stops(pending + delta, [*stops, CALL_OPEN] if trigger else stops)
-                if ready:
-                    yield ready
-                if stopped:
-                    usage.finish_reason = "stop"
-                    return
+            finally:  # also when the reader stops early; the last sampled id was never run
+                if cache is not None and whole:
+                    self._kept = (fed[:cache.get_seq_length()], cache)
         if pending:
             yield pending
+
+    def _reuse(self, prompt: list[int]) -> tuple[int, Any]:
+        """How many leading ids of ``prompt`` the kept cache holds, and that cache cut to them; at least
+        one id is left to run. ``(0, None)``: fewer than ``MIN_REUSE`` shared ids, a fresh cache."""
+        kept, self._kept = self._kept, None
+        if kept is None:
+            return 0, None
+        ids, cache = kept
+        shared = 0
+        for a, b in zip(ids, prompt[:-1]):
+            if a != b:
+                break
+            shared += 1
+        if shared < MIN_REUSE:
+            return 0, None
+        if (extra := cache.get_seq_length() - shared) > 0:
+            cache.crop(-extra)  # a negative count removes that many trailing positions
+        return shared, cache
 
 
 class _Mask:

@@ -134,7 +134,8 @@ def print_report(report: EvalReport, title: str = "agent eval") -> None:
         kinds.add_row(kind, str(int(row["n"])), f"{row['accuracy']:.1%}")
     console.print(kinds)
     console.print(f"latency p50 {_fmt(report.latency_p50_s)} s · p95 {_fmt(report.latency_p95_s)} s · composed "
-                  f"{report.composed_rate:.0%} · ungrounded numbers flagged {report.ungrounded_flagged}, shown "
+                  f"{report.composed_rate:.0%} · repaired {report.repaired_rate:.0%} · MP ids added "
+                  f"{report.ids_added_rate:.0%} · ungrounded numbers flagged {report.ungrounded_flagged}, shown "
                   f"unflagged {report.ungrounded_unflagged} · SCR {report.scr:.0%} · LLaMP SCR "
                   f"{_fmt(report.scr_llamp)} · MAPE {_fmt(report.mape)} %", highlight=False)
 

@@ -61,6 +61,39 @@ def test_facts_come_first_as_tool_steps_and_a_faithful_draft_is_kept(mp_settings
     assert len(model.calls) == 1
 
 
+def state_values(messages) -> str:
+    """A draft stating each fact's value and unit but no MP id, as SmolLM2 writes them."""
+    facts = next(m.content for m in messages if isinstance(m, SystemMessage)).split("Materials Project:\n", 1)[1]
+    found = [re.match(r"- (.+?) of (\S+) \[.+?\]: ([^(]+)", line) for line in facts.splitlines()]
+    return " ".join(f"The {m[1]} of {m[2]} is {m[3].strip()}." for m in found if m)
+
+
+def test_a_draft_that_only_leaves_out_the_id_gets_it_after_its_value_without_a_repair_round(mp_settings):
+    events, answer, model = turn(mp_settings, "What is the band gap of GaN?", [state_values])
+    gan = SAMPLE["mp-804"]
+    assert "repair" not in [e.event for e in events] and len(model.calls) == 1
+    assert answer["content"] == f"The band gap of GaN is {gan['band_gap']:g} eV [mp-804]."
+    assert answer["ids_added"] and not answer["repaired"] and not answer["composed"]
+    assert answer["citations"] == ["mp-804"] and answer["ungrounded"] == []
+
+
+def test_without_drafts_settled_questions_are_composed_without_a_generation(mp_settings):
+    model = ScriptedChatModel(steps=[])
+    settings = mp_settings.model_copy(update={"llm_draft": False})
+    events = list(chat_agent(settings, llm=model).stream([], "What is the band gap of GaN?"))
+    answer = events[-1].data
+    assert [e.event for e in events] == ["tool_call", "tool_result", "token", "answer"] and model.calls == []
+    assert answer["composed"] and not answer["repaired"] and answer["citations"] == ["mp-804"]
+    assert states_value(answer["content"], SAMPLE["mp-804"]["band_gap"]) and answer["ungrounded"] == []
+
+
+def test_ids_are_not_added_to_a_draft_with_an_invented_number(mp_settings):
+    wrong = f"The band gap of GaN is {SAMPLE['mp-804']['band_gap']:g} eV, ZnO is 9.87 eV."
+    events, answer, model = turn(mp_settings, "What is the band gap of GaN?", [wrong, wrong])
+    assert [e.event for e in events].count("repair") == 1 and len(model.calls) == 2
+    assert answer["composed"] and not answer["ids_added"] and "9.87" not in answer["content"]
+
+
 def test_an_invented_number_gets_one_repair_round_then_a_composed_answer(mp_settings):
     events, answer, model = turn(mp_settings, "What is the band gap of GaN?", [invent, invent])
     repair = next(e for e in events if e.event == "repair")

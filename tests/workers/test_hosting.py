@@ -1,5 +1,6 @@
 """HostedModel: loading, streamed vs whole generation, stop strings, limits, quantized caches, GGUF."""
 
+import itertools
 import json
 import threading
 
@@ -45,6 +46,25 @@ def test_stop_string_cuts_the_text_and_is_not_emitted(hosted):
     assert done.text == full[: full.index(stop)] and done.finish_reason == "stop"
     assert "".join(hosted.stream(CHAT, max_tokens=24, stop=[stop], **SAMPLED)) == done.text
     assert hosted.complete(CHAT, max_tokens=24, stop=["never-there"], **SAMPLED).text == full
+
+
+def test_a_prompt_prefix_the_last_generation_ran_is_not_run_again_and_changes_nothing(hosted, tiny_lm_dir):
+    system = {"role": "system", "content": "You answer questions on materials with values from tools. " * 6}
+    first = [system, {"role": "user", "content": "Band gap of GaN?"}]
+    second = [system, {"role": "user", "content": "Density of Si?"}]
+    fresh = HostedModel.load(str(tiny_lm_dir), device="cpu").complete(second, max_tokens=16).text
+    shared = sum(1 for _ in itertools.takewhile(lambda ab: ab[0] == ab[1],
+                                                zip(hosted.prompt_ids(first), hosted.prompt_ids(second))))
+    runs = []
+    hook = hosted.model.register_forward_pre_hook(
+        lambda module, args, kwargs: runs.append(kwargs["input_ids"].shape[1]), with_kwargs=True)
+    try:
+        hosted.complete(first, max_tokens=16)
+        runs.clear()
+        assert hosted.complete(second, max_tokens=16).text == fresh
+    finally:
+        hook.remove()
+    assert shared > 20 and runs[0] == len(hosted.prompt_ids(second)) - shared
 
 
 def test_concurrent_streams_match_sequential_ones(hosted):
