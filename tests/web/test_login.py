@@ -54,6 +54,8 @@ def test_pages_need_a_key_and_the_login_form_sets_a_private_cookie(keyed_server,
     sign_in(browser, token[:-4] + "AAAA")  # a wrong key: the form again, with the reason
     assert "not valid" in visible(browser, "[role=alert]").text
     assert not browser.get_cookies()
+    [refused] = console_errors(browser)  # the browser logs the form's 401, and nothing else went wrong
+    assert "/login" in refused and "401" in refused
 
     sign_in(browser, token)
     WebDriverWait(browser, 60).until(lambda d: d.current_url.endswith("/search"))  # back where it was going
