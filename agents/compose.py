@@ -178,7 +178,8 @@ def cite(answer: str, facts: Facts) -> str | None:
     when that cannot complete it (a value not stated, or records whose ids a list must name).
 
     The ids come from the facts themselves, so a draft whose only fault is a missing citation needs no
-    second generation.
+    second generation; the polymorph each value belongs to (which one, how many others) follows, as
+    in a composed answer.
     """
     if any(not f.asked for f in facts.facts) or facts.records:
         return None
@@ -195,7 +196,9 @@ def cite(answer: str, facts: Facts) -> str | None:
         inserts.setdefault(spans[0][1], []).append(fact.material_id)
     for end in sorted(inserts, reverse=True):
         answer = f"{answer[:end]} [{', '.join(inserts[end])}]{answer[end:]}"
-    return answer
+    notes = {f.material_id: f"{f.formula} [{f.material_id}]: {_polymorph(f)}" for f in facts.facts
+             if f.polymorph and _polymorph(f)}  # which polymorph, as the composed answer says it
+    return answer + "".join(f" ({note}.)" for note in notes.values())
 
 
 def facts_context(facts: Facts) -> str:

@@ -72,7 +72,8 @@ def test_a_draft_that_only_leaves_out_the_id_gets_it_after_its_value_without_a_r
     events, answer, model = turn(mp_settings, "What is the band gap of GaN?", [state_values])
     gan = SAMPLE["mp-804"]
     assert "repair" not in [e.event for e in events] and len(model.calls) == 1
-    assert answer["content"] == f"The band gap of GaN is {gan['band_gap']:g} eV [mp-804]."
+    assert answer["content"] == (f"The band gap of GaN is {gan['band_gap']:g} eV [mp-804]. "
+                                 "(GaN [mp-804]: P6_3mc, the only GaN entry in MP.)")  # which polymorph, too
     assert answer["ids_added"] and not answer["repaired"] and not answer["composed"]
     assert answer["citations"] == ["mp-804"] and answer["ungrounded"] == []
 
