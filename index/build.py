@@ -57,6 +57,16 @@ def build_index(
     return publish_encoded(docs, tokens, pooled, root, EncoderInfo.of(encoder), params)
 
 
+def document_fdes(docs: Sequence[Document], tokens: Sequence[np.ndarray], pooled: np.ndarray, encoder: EncoderInfo,
+                  params: BuildParams) -> np.ndarray:
+    """The documents' FDEs, after checking there is one multi-vector and pooled vector per document
+    (what every backend publishes from)."""
+    if not docs or len(docs) != len(tokens) or len(docs) != len(pooled):
+        raise InvalidInput(f"need one multi-vector and pooled vector per document, got {len(docs)} documents, "
+                           f"{len(tokens)} multi-vectors, {len(pooled)} pooled vectors")
+    return FixedDimensionalEncoder(encoder.dim, params.fde).encode_documents(tokens)
+
+
 def publish_encoded(
     docs: Sequence[Document],
     tokens: Sequence[np.ndarray],
@@ -67,11 +77,7 @@ def publish_encoded(
 ) -> IndexManifest:
     """Publish already-encoded documents (token multi-vectors, pooled vectors) as a new version."""
     params = params or BuildParams()
-    if not docs or len(docs) != len(tokens) or len(docs) != len(pooled):
-        raise InvalidInput(f"need one multi-vector and pooled vector per document, got {len(docs)} documents, "
-                           f"{len(tokens)} multi-vectors, {len(pooled)} pooled vectors")
-    fde = FixedDimensionalEncoder(encoder.dim, params.fde)
-    fdes = fde.encode_documents(tokens)
+    fdes = document_fdes(docs, tokens, pooled, encoder, params)
     index_root = IndexRoot(root)
     with index_root.new_version() as (tmp, name):
         write_index(build_faiss_index(params.factory, fdes, seed=params.fde.seed), tmp / "fde.faiss")
@@ -85,7 +91,7 @@ def publish_encoded(
             version=name,
             encoder=encoder,
             fde=params.fde,
-            fde_dim=fde.output_dim,
+            fde_dim=fdes.shape[1],
             factory=params.factory,
             documents=len(docs),
             tokens=n_tokens,

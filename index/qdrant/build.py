@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import numpy as np
 from qdrant_client import models
 
-from index.build import BuildParams
+from index.build import BuildParams, document_fdes
 from index.manifest import EncoderInfo
 from index.qdrant.manifest import QdrantManifest
 from index.qdrant.upload import upload_points
@@ -109,21 +109,17 @@ def publish_encoded(
 ) -> QdrantManifest:
     """Upload already-encoded documents as a new version (resuming an interrupted upload of the same build)."""
     params = params or BuildParams()
-    if not docs or len(docs) != len(tokens) or len(docs) != len(pooled):
-        raise InvalidInput(f"need one multi-vector and pooled vector per document, got {len(docs)} documents, "
-                           f"{len(tokens)} multi-vectors, {len(pooled)} pooled vectors")
-    fde = FixedDimensionalEncoder(encoder.dim, params.fde)
-    fdes = fde.encode_documents(tokens)
+    fdes = document_fdes(docs, tokens, pooled, encoder, params)
     sparse = sparse_documents([d.content for d in docs]) if params.bm25 else None
     checksum = chain_checksum("", docs)
     key = _key("build", checksum, encoder, params, root.store.params)
-    create = _creator(root, encoder.dim, fde.output_dim, params.dense, params.bm25)
+    create = _creator(root, encoder.dim, fdes.shape[1], params.dense, params.bm25)
     with root.stage(key, create) as (collection, version, resumed):
         upload_points(root.store, collection, range(len(docs)),
                       _new_points(docs, tokens, pooled if params.dense else None, fdes, sparse, 0),
                       progress=progress, resume=resumed)
         manifest = QdrantManifest(
-            name=root.name, version=version, encoder=encoder, fde=params.fde, fde_dim=fde.output_dim,
+            name=root.name, version=version, encoder=encoder, fde=params.fde, fde_dim=fdes.shape[1],
             factory="qdrant", documents=len(docs), tokens=int(sum(len(t) for t in tokens)), shards=[],
             corpus_sha256=checksum, dense=params.dense, bm25=params.bm25, collection=collection,
             storage=root.store.params)

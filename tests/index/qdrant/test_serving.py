@@ -55,8 +55,10 @@ def test_cli_and_http_round_trip_on_qdrant(tmp_path, corpus_path):
                        timeout=60)
         assert r.status_code == 200, r.text
         assert r.json()["version"] == "v000001"
-        assert [(h["id"], round(h["score"], 5)) for h in r.json()["hits"]] == \
-               [(h["id"], round(h["score"], 5)) for h in expected["hits"]]
+        assert [h["id"] for h in r.json()["hits"]] == [h["id"] for h in expected["hits"]]
+        # the server encodes one query on its single-text path, the CLI in a batch: float32 noise only
+        assert [h["score"] for h in r.json()["hits"]] == pytest.approx([h["score"] for h in expected["hits"]],
+                                                                       abs=1e-4)
         indexes = httpx.get(f"{served.base}/v1/indexes", timeout=10).json()
         assert [(i["name"], i["backend"], i["versions"]) for i in indexes] == [("mini", "qdrant", ["v000001", "v000002"])]
         assert indexes[0]["manifest"]["collection"] == "matlas__mini__v000001"
