@@ -135,8 +135,7 @@ def rebuild_index(
     with rebuild_lock(config, root.name) as held:
         previous = root.current() if root.exists() else None
         if not held:
-            log.info("rebuild of %s skipped: another rebuild holds its lock", root.name)
-            return RebuildReport(index=root.name, status="skipped", version=previous, previous=previous)
+            return _skipped(root.name, previous)
         docs = _read_corpus(root, corpus)
         model_id, params = _build_setup(root, config)
         encoder = load_encoder(model_id)
@@ -159,6 +158,12 @@ def rebuild_index(
                          documents=len(docs), removed=removed, seconds=time.perf_counter() - start)
 
 
+def _skipped(name: str, previous: str | None) -> RebuildReport:
+    """What a rebuild reports when another rebuild of ``name`` holds its lock (on either backend)."""
+    log.info("rebuild of %s skipped: another rebuild holds its lock", name)
+    return RebuildReport(index=name, status="skipped", version=previous, previous=previous)
+
+
 def _rebuild_qdrant(config: RebuildConfig, root: QdrantRoot, load_encoder: Callable[[str], MultiVectorEncoder],
                     corpus: Path | None, on_stage: Callable[[str], None], start: float) -> RebuildReport:
     """``rebuild_index`` for an index on Qdrant: a pending collection, validated, then the alias moves."""
@@ -169,8 +174,7 @@ def _rebuild_qdrant(config: RebuildConfig, root: QdrantRoot, load_encoder: Calla
     with rebuild_lock(config, root.name) as held:
         previous = root.current() if root.exists() else None
         if not held:
-            log.info("rebuild of %s skipped: another rebuild holds its lock", root.name)
-            return RebuildReport(index=root.name, status="skipped", version=previous, previous=previous)
+            return _skipped(root.name, previous)
         docs = _read_corpus(home, corpus)
         if previous is None:
             model_id, params = config.encoder_model, config.build
