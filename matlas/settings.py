@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     search_candidates: int = Field(
         300, ge=1, description="FDE candidates re-ranked by MaxSim (300: recall@10 0.96 of exact on SciFact)."
     )
+    search_batch: int = Field(
+        16, ge=1, le=256, description="Concurrent searches of one index answered as one batch, at most (1: no batching)."
+    )
+    search_batch_workers: int = Field(2, ge=1, le=64, description="Threads running search batches, per process.")
     maxsim_backend: Literal["auto", "cpu", "torch", "triton"] = Field(  # gpu.kernels.maxsim.BACKENDS
         "auto", description="MaxSim re-rank backend: auto (Triton on CUDA, else cpu), cpu, torch, triton."
     )

@@ -136,7 +136,8 @@ def search_service(settings: Settings, *, allow_paths: bool = False) -> SearchSe
 
     return SearchService(IndexCatalog(settings.indexes_dir, allow_paths=allow_paths, qdrant=qdrant_store(settings)),
                          EncoderCache(settings.encoder_options()),
-                         candidates=settings.search_candidates, maxsim_backend=settings.maxsim_backend)
+                         candidates=settings.search_candidates, maxsim_backend=settings.maxsim_backend,
+                         max_batch=settings.search_batch, batch_workers=settings.search_batch_workers)
 
 
 def rebuild_config(settings: Settings) -> RebuildConfig:

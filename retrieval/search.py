@@ -75,7 +75,7 @@ class Searcher:
         progress: bool = False,
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """``(scores, positions)`` per query, best first: the search without document lookup."""
-        candidates = self._validate(queries, k, mode, candidates)
+        candidates = self.validate(queries, k, mode, candidates)
         if self.encoder is None:
             raise InvalidInput("this searcher has no text encoder; use rank_multivectors()")
         if mode == "dense":
@@ -101,7 +101,8 @@ class Searcher:
             fused.append((scores[:k], ids[:k]))
         return fused
 
-    def _validate(self, queries: Sequence[str], k: int, mode: str, candidates: int | None) -> int:
+    def validate(self, queries: Sequence[str], k: int, mode: str, candidates: int | None) -> int:
+        """The candidate count a search of ``queries`` will use; ``InvalidInput`` for a request it cannot answer."""
         if mode not in MODES:
             raise InvalidInput(f"unknown mode {mode!r}; choose one of {list(MODES)}")
         if isinstance(queries, str) or not queries:

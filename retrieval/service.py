@@ -20,11 +20,12 @@ import numpy as np
 
 from gpu.faiss_gpu import to_gpu
 from index.reader import open_index
+from retrieval.batching import MicroBatcher
 from retrieval.catalog import IndexCatalog, IndexEntry, IndexKind
 from retrieval.crossmodal import CrossModalHit, CrossModalSearcher
 from retrieval.encoder_cache import EncoderCache
 from retrieval.hashing.features import structure_vector
-from retrieval.search import Searcher
+from retrieval.search import Hit, Searcher, SearchMode
 from retrieval.structures import structure_content
 
 __all__ = ["CrossModalService", "SearchService"]
@@ -90,11 +91,24 @@ class SearchService(_ServingCache[Searcher]):
     kind: IndexKind = "muvera"
 
     def __init__(self, catalog: IndexCatalog | Path, encoders: EncoderCache | None = None, *,
-                 candidates: int = 300, maxsim_backend: str | None = None) -> None:
+                 candidates: int = 300, maxsim_backend: str | None = None, max_batch: int = 16,
+                 batch_workers: int = 2) -> None:
         catalog = catalog if isinstance(catalog, IndexCatalog) else IndexCatalog(catalog)
         super().__init__(catalog, encoders or EncoderCache())
         self.candidates = candidates
         self.maxsim_backend = maxsim_backend  # of the exact re-rank (gpu.kernels.maxsim); None: auto
+        # concurrent searches of one searcher with the same k, mode and candidates run as one batch
+        self.batcher: MicroBatcher[tuple[Searcher, int, str, int | None], str, list[Hit]] = MicroBatcher(
+            _search_batch, max_batch=max_batch, workers=batch_workers, name="search-batcher")
+
+    def search(self, searcher: Searcher, query: str, k: int = 10, *, mode: SearchMode = "muvera",
+               candidates: int | None = None) -> list[Hit]:
+        """``searcher.search(query, ...)``, batched with the concurrent searches that ask the same of it.
+
+        The request is checked first, so a bad one fails alone; the hits are those of ``searcher.search``.
+        """
+        searcher.validate([query], k, mode, candidates)
+        return self.batcher.submit((searcher, k, mode, candidates), query)
 
     def _open(self, entry: IndexEntry) -> Searcher:
         if entry.backend == "qdrant":
@@ -110,6 +124,11 @@ class SearchService(_ServingCache[Searcher]):
 
     def _warm_one(self, searcher: Searcher) -> None:
         searcher.search("warm-up", k=1)
+
+
+def _search_batch(key: tuple[Searcher, int, str, int | None], queries: list[str]) -> list[list[Hit]]:
+    searcher, k, mode, candidates = key
+    return [searcher.hits(*ranked) for ranked in searcher.rank_batch(queries, k, mode=mode, candidates=candidates)]
 
 
 class CrossModalService(_ServingCache[CrossModalSearcher]):

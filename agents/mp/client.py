@@ -10,17 +10,18 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
-from mp_api.client import MPRester
-from mp_api.client.core import MPRestError
 from pydantic import BaseModel, Field, SecretStr
 from requests import RequestException
 
 from agents.mp.server import SnapshotServer
 from agents.mp.snapshot import Snapshot
 from matlas.errors import UpstreamError
+
+if TYPE_CHECKING:
+    from mp_api.client import MPRester
 
 __all__ = ["DEFAULT_THERMO_TYPES", "LIVE_ENDPOINT", "OFFLINE_API_KEY", "MPClient", "MPConfig", "client_of",
            "embedded_endpoint", "open_rester"]
@@ -78,6 +79,14 @@ def embedded_endpoint(db_path: Path, *, progress: bool = False) -> str:
         return _servers[path].url
 
 
+def _mp_api() -> tuple[type[MPRester], type[Exception]]:
+    """mp-api's client and its error, imported on first use (4 s: every server and CLI start paid it)."""
+    from mp_api.client import MPRester
+    from mp_api.client.core import MPRestError
+
+    return MPRester, MPRestError
+
+
 class MPClient:
     """One MP client per process, shared by the tools of all sessions: ``search`` runs on one lazily
     opened ``MPRester`` (one HTTP session); ``rester()`` opens a session of its own (document models)."""
@@ -95,14 +104,15 @@ class MPClient:
         """One ``materials.<endpoint>.search``: a single chunk of at most ``limit`` raw documents."""
         criteria = {k: v for k, v in criteria.items() if v is not None}
         key = self.config.key or OFFLINE_API_KEY
+        rester_class, rest_error = _mp_api()
         try:
             with self._lock:
                 if self._shared is None:
-                    self._shared = MPRester(api_key=key, endpoint=self.endpoint, use_document_model=False,
+                    self._shared = rester_class(api_key=key, endpoint=self.endpoint, use_document_model=False,
                                             mute_progress_bars=True)
                 rester = self._shared
             return getattr(rester.materials, endpoint).search(**criteria, num_chunks=1, chunk_size=limit)
-        except (MPRestError, RequestException) as err:
+        except (rest_error, RequestException) as err:
             message = str(err).replace(key, "**********")
             raise UpstreamError(f"Materials Project request to {self.endpoint} failed: {message}") from None
 
@@ -129,15 +139,16 @@ class MPClient:
         ``UpstreamError``, the key never in their messages."""
         key = self.config.key or OFFLINE_API_KEY
         endpoint = self.endpoint
+        rester_class, rest_error = _mp_api()
         try:
-            with MPRester(
+            with rester_class(
                 api_key=key,
                 endpoint=endpoint,
                 use_document_model=use_document_model,
                 mute_progress_bars=True,
             ) as rester:
                 yield rester
-        except (MPRestError, RequestException) as err:
+        except (rest_error, RequestException) as err:
             message = str(err).replace(key, "**********")
             raise UpstreamError(f"Materials Project request to {endpoint} failed: {message}") from None
 

@@ -40,13 +40,14 @@ def client_routes() -> dict[str, str | None]:
     20 s of CPU (``materials/similarity`` alone pulls robocrys and pymatgen's prototype tables), the
     client itself imports them lazily, and so does :func:`route_model`.
     """
-    spec = importlib.util.find_spec("mp_api.client.routes")
+    spec = importlib.util.find_spec("mp_api")  # not "mp_api.client.routes": finding it imports mp_api.client (4 s)
     if spec is None or not spec.submodule_search_locations:
         return {}
-    root = Path(next(iter(spec.submodule_search_locations)))
+    root = Path(next(iter(spec.submodule_search_locations))) / "client" / "routes"
     routes: dict[str, str | None] = {}
     for path in sorted(root.rglob("*.py")):
-        module = ".".join((spec.name, *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
+        parts = path.relative_to(root).with_suffix("").parts
+        module = ".".join(("mp_api.client.routes", *parts)).removesuffix(".__init__")
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, ast.ClassDef) and (suffix := _class_str(node, "suffix")):
                 routes.setdefault(suffix, f"{module}:{node.name}")

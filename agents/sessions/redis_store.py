@@ -8,6 +8,7 @@ that a chat turn answered during a short outage is still stored (issue 14's soak
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import ParamSpec, TypeVar
@@ -49,11 +50,15 @@ def _redis_errors(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-# KEYS: meta hash, turns list, the local owner's recent zset (others: that key + ':' + owner);
-# ARGV: id, updated_at, score, turn json...
+# KEYS: meta hash, turns list, the local owner's recent zset (others: that key + ':' + owner), the set of
+# applied append tokens; ARGV: id, updated_at, score, this append's token, turn json...
+# The token makes a retried append idempotent: when Redis ran the script but the connection died before
+# the reply (a restart), the client's retry finds its token applied and adds nothing (issue 14's soak
+# stored such a turn twice).
 _APPEND = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if #ARGV > 3 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 4)) end
+if redis.call('SADD', KEYS[4], ARGV[4]) == 0 then return 1 end
+if #ARGV > 4 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 5)) end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
 local owner = redis.call('HGET', KEYS[1], 'owner')
 local recent = KEYS[3]
@@ -79,6 +84,10 @@ class RedisSessionStore:
     def _keys(self, session_id: str) -> tuple[str, str]:
         meta = self.prefix + checked_id(session_id)
         return meta, meta + ":turns"
+
+    @staticmethod
+    def _applied(meta_key: str) -> str:
+        return meta_key + ":applied"
 
     @property
     def _recent_key(self) -> str:
@@ -121,8 +130,9 @@ class RedisSessionStore:
         """Add ``turns`` at the end, all or none (one Lua script)."""
         stamp = now()
         meta, turns_key = self._keys(session_id)
-        args = [session_id, stamp.isoformat(), stamp.timestamp(), *(t.model_dump_json() for t in turns)]
-        if not self._append(keys=[meta, turns_key, self._recent_key], args=args):
+        token = uuid.uuid4().hex  # one per call: the client's retries of this call carry the same one
+        args = [session_id, stamp.isoformat(), stamp.timestamp(), token, *(t.model_dump_json() for t in turns)]
+        if not self._append(keys=[meta, turns_key, self._recent_key, self._applied(meta)], args=args):
             raise SessionNotFound(f"unknown session {session_id!r}")
 
     @_redis_errors
@@ -143,6 +153,7 @@ class RedisSessionStore:
         meta, turns = self._keys(session_id)
         owner = self.client.hget(meta, "owner") or LOCAL_OWNER
         with self.client.pipeline(transaction=True) as pipe:
-            removed, _, _ = pipe.delete(meta).delete(turns).zrem(self._recent_of(owner), session_id).execute()
+            removed, *_ = pipe.delete(meta).delete(turns).delete(self._applied(meta)).zrem(
+                self._recent_of(owner), session_id).execute()
         if not removed:
             raise SessionNotFound(f"unknown session {session_id!r}")

@@ -35,7 +35,7 @@ def retrieval_tools(service: SearchService, default_index: str) -> list[BaseTool
         except IndexNotFound:
             known = [entry.name for entry in service.catalog.entries(service.kind)]
             raise InvalidInput(f"no index named {name!r}; available indexes: {known}") from None
-        hits = searcher.search(args.query, args.k)
+        hits = service.search(searcher, args.query, args.k)
         if not hits:
             raise InvalidInput(f"no document of index {name!r} matches query={args.query!r}")
         return {"index": name, "results": [_hit(h) for h in hits], "returned": len(hits), "truncated": False}

@@ -117,7 +117,7 @@ def build_server(settings: Settings, *, search: SearchService | None = None,
         name = index or settings.default_index
         searcher = search.searcher(name)
         check_exact(caller, mode, name, searcher.index.manifest.documents, settings.exact_max_documents)
-        hits = searcher.search(query, k, mode=mode)
+        hits = search.search(searcher, query, k, mode=mode)
         return {"index": name, "version": searcher.index.manifest.version, "mode": mode,
                 "hits": [h.model_dump() for h in hits]}
 

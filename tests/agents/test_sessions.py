@@ -1,5 +1,6 @@
 """Session stores on real SQLite files and a real redis-server; chat turns stored only when answered."""
 
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -128,6 +129,48 @@ def test_a_redis_restart_during_a_turn_loses_no_turn(redis_server, redis_url):
     finally:
         restart.join()
     assert [t.content for t in store.get(session.id).turns] == ["question 1", "answer 1"]
+
+
+class ReplyDroppingProxy:
+    """A TCP proxy to Redis that, once armed, forwards the next command containing ``marker`` and then
+    closes the client's connection instead of passing Redis's reply on: the command ran, its reply is lost
+    (what a Redis restart does to a command in flight)."""
+
+    def __init__(self, port: int, marker: bytes) -> None:
+        self.upstream, self.marker, self.armed, self.dropped = port, marker, False, 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            client, _ = self.listener.accept()
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        with client, socket.create_connection(("127.0.0.1", self.upstream)) as server:
+            while data := client.recv(65536):
+                server.sendall(data)
+                reply = server.recv(65536)
+                if self.armed and self.marker in data:
+                    self.armed, self.dropped = False, self.dropped + 1
+                    return  # the command ran; its reply never reaches the client
+                client.sendall(reply)
+
+
+def test_an_append_whose_reply_is_lost_is_retried_without_storing_the_turn_twice(redis_server, redis_url):
+    """Issue 14's soak stored a turn twice: Redis ran the append, the reply was lost in its restart, the client
+    retried. The retry carries the same token and adds nothing."""
+    proxy = ReplyDroppingProxy(redis_server.port, b"EVALSHA")
+    store = RedisSessionStore(f"redis://127.0.0.1:{proxy.port}/{redis_url.rsplit('/', 1)[1]}")
+    session = store.create("lost reply")
+    store.append(session.id, _exchange(1))
+    proxy.armed = True
+    store.append(session.id, _exchange(2))
+    assert proxy.dropped == 1
+    assert [t.content for t in store.get(session.id).turns] == ["question 1", "answer 1", "question 2", "answer 2"]
+    store.delete(session.id)
+    assert store.client.keys(f"{store.prefix}{session.id}*") == []
 
 
 def test_redis_errors_never_show_the_url():

@@ -40,7 +40,7 @@ def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep, call
     check_exact(caller, body.mode, name, searcher.index.manifest.documents, settings.exact_max_documents,
                 body.candidates)
     start = time.perf_counter()
-    hits = searcher.search(body.query, body.k, mode=body.mode, candidates=body.candidates)
+    hits = service.search(searcher, body.query, body.k, mode=body.mode, candidates=body.candidates)
     took_ms = (time.perf_counter() - start) * 1000
     return SearchResponse(
         index=name, version=searcher.index.manifest.version, mode=body.mode, took_ms=round(took_ms, 3), hits=hits
