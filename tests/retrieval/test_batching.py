@@ -96,16 +96,18 @@ def test_concurrent_service_searches_batch_and_equal_one_at_a_time(built_index, 
     queries = ["blue LED semiconductor", "lithium battery cathode", "superconductor", "hard coating",
                "photovoltaic absorber", "magnet", "catalyst for water splitting"]
     alone = {q: searcher.search(q, 5) for q in queries}
-    sizes, gate, real = [], threading.Event(), searcher.rank_batch
+    sizes, running, gate, real = [], threading.Event(), threading.Event(), searcher.rank_batch
 
     def rank_batch(batch, *args, **kwargs):
         sizes.append(len(batch))
+        running.set()
         gate.wait(10)  # the first search holds the worker while the others queue
         return real(batch, *args, **kwargs)
 
     searcher.rank_batch = rank_batch
     with ThreadPoolExecutor(len(queries)) as pool:
         first = pool.submit(service.search, searcher, queries[0], 5)
+        assert running.wait(10)
         rest = [pool.submit(service.search, searcher, q, 5) for q in queries[1:]]
         _wait_queued(service.batcher, len(rest))
         gate.set()
