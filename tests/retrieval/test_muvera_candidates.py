@@ -109,3 +109,22 @@ def test_candidate_stage_is_the_fde_inner_product_top(searcher, corpus):
         cand = np.argsort(-ip, kind="stable")[:CANDIDATES]
         best = cand[np.argsort(-exact[qi, cand], kind="stable")[:K]]
         np.testing.assert_allclose(np.sort(exact[qi, ids]), np.sort(exact[qi, best]), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("candidates", "shared"), [(CANDIDATES, False), (N_DOCS // 2, True)])
+def test_a_batch_ranks_each_query_as_it_would_alone(searcher, corpus, candidates, shared, monkeypatch):
+    """Batched queries (re-ranked one by one, or together against their candidates' union where that pays:
+    8 queries x 300 of 600 documents) get the ranking each gets alone, and the oracle's Chamfer scores."""
+    import retrieval.search
+
+    _, queries, _, exact = corpus
+    batch, unions = queries[:8], []
+    real = retrieval.search.maxsim_matrix
+    monkeypatch.setattr(retrieval.search, "maxsim_matrix", lambda q, docs, **kw: unions.append(len(docs)) or real(q, docs, **kw))
+    together = searcher.rank_multivectors(batch, K, candidates)
+    assert (len(unions) == 1 and candidates < unions[0] <= N_DOCS) if shared else unions == []
+    for qi, (query, (scores, ids)) in enumerate(zip(batch, together)):
+        alone_scores, alone_ids = searcher.rank_multivectors([query], K, candidates)[0]
+        assert ids.tolist() == alone_ids.tolist()
+        np.testing.assert_allclose(scores, alone_scores, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(scores, exact[qi, ids], rtol=1e-4, atol=1e-4)
