@@ -34,8 +34,9 @@ redis-system:
 run: install  ## build the default materials index (first start) and serve the API on :8000
 	$(VENV)/bin/matlas serve
 
-test: install  ## the whole suite, slow tier included
-	$(PY) -m pytest
+TEST_WORKERS ?= 2
+test: install  ## the whole suite, slow tier included, in TEST_WORKERS processes (pytest-xdist)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 test-fast: install
 	$(PY) -m pytest -m "not slow"
