@@ -116,6 +116,14 @@ class MPClient:
             message = str(err).replace(key, "**********")
             raise UpstreamError(f"Materials Project request to {self.endpoint} failed: {message}") from None
 
+    def warm_up(self) -> None:
+        """Import mp-api now and, when the answers come from this process's snapshot server over an existing
+        snapshot file, start it and run one query through it, so that the first question waits for neither
+        (a live or configured endpoint is not contacted; a snapshot not imported yet is left to first use)."""
+        _mp_api()
+        if not self.config.endpoint and not self.config.key and Path(self.config.db_path).is_file():
+            self.search("summary", limit=1, fields=["material_id"])
+
     def close(self) -> None:
         """Close the shared HTTP session (a later search opens a new one)."""
         with self._lock:

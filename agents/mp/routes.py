@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["SUB_ROUTES", "client_routes", "empty_collections", "model_fields", "route_model"]
+__all__ = ["SUB_ROUTES", "client_routes", "empty_collections", "model_fields", "route_model", "warm_up"]
 
 SUB_ROUTES = {
     "materials/core/blessed_tasks": "materials/core",
@@ -81,6 +81,13 @@ def route_model(route: str) -> type[BaseModel] | None:
     except (ImportError, AttributeError):
         return None
     return getattr(rester, "document_model", None)
+
+
+def warm_up(routes: tuple[str, ...] = ("materials/summary", "materials/thermo")) -> None:
+    """Import the document models of ``routes`` (and so the client) now, for a server to pay at start
+    what its first request would otherwise wait for (about 5 s of imports)."""
+    for route in routes:
+        route_model(route)
 
 
 def model_fields(model: type[BaseModel] | None) -> frozenset[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +15,7 @@ from matlas.api.auth import Authenticate, admin, reader
 from matlas.api.errors import install_error_handlers, responses
 from matlas.api.middleware import AllowedMethods, BodyLimit, Deadline, StrictJSON
 from matlas.api.routes import chat, crossmodal, indexes, materials, openai, search, tasks
+from matlas.errors import MatlasError
 from matlas.settings import Settings
 from retrieval.hashing.features import structure_vector
 from retrieval.isolation import IsolatedCalls
@@ -116,6 +118,10 @@ def warm_up(app: FastAPI) -> list[str]:
     if cross:
         for _ in range(STRUCTURE_WORKERS):
             app.state.structure_calls(_WARM_STRUCTURE)
+    try:  # the chat tools' MP client: mp-api imported, the snapshot server started
+        wiring.mp_client(app.state.settings).warm_up()
+    except MatlasError as err:  # e.g. no snapshot yet: the first question reports it
+        logging.getLogger(__name__).warning("not warming the MP client: %s", err)
     return muvera + cross
 
 

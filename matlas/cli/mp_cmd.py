@@ -143,11 +143,13 @@ def serve(
     """Serve the snapshot over the MP REST protocol, for any mp-api client."""
     import uvicorn
 
+    from agents.mp.routes import warm_up
     from agents.mp.server import create_mp_app
     from agents.mp.snapshot import Snapshot
 
     path = snapshot or Snapshot.ensure(settings_of(ctx).mp_db_path, progress=True).path
     app_ = create_mp_app(path)
+    warm_up()
     console.print(
         f"[bold]matlas[/] MP snapshot {path} on http://{host}:{port}/\n"
         f"use it:  MATLAS_MP_ENDPOINT=http://{host}:{port}/ matlas ...   "

@@ -73,3 +73,26 @@ def test_unreachable_endpoint_is_an_upstream_error(mp_settings):
         open_rester(mp_settings.model_copy(update={"mp_endpoint": f"http://127.0.0.1:{port}/"})),
     ):
         pass
+
+
+def test_warm_up_starts_the_snapshot_server_only_over_an_existing_snapshot(tmp_path, mp_db):
+    import shutil
+
+    from agents.mp import client as client_module
+
+    mp_db = shutil.copy(mp_db, tmp_path / "mp.sqlite")  # a file no other test has served
+    missing = MPClient(MPConfig(db_path=tmp_path / "not-imported.sqlite"))
+    missing.warm_up()  # mp-api imported; the default snapshot is not imported at start
+    assert not missing.config.db_path.exists()
+    elsewhere = MPClient(MPConfig(endpoint=f"http://127.0.0.1:{_closed_port()}/", db_path=mp_db))
+    elsewhere.warm_up()  # a configured endpoint is not contacted (this one would refuse)
+    assert mp_db.resolve() not in client_module._servers
+    local = MPClient(MPConfig(db_path=mp_db))
+    local.warm_up()
+    assert local.endpoint == client_module._servers[mp_db.resolve()].url
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
