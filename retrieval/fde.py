@@ -28,6 +28,7 @@ document or partition.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import numba
@@ -44,6 +45,7 @@ __all__ = ["FDEParams", "FixedDimensionalEncoder"]
 
 _MAX_DOCS_PER_CHUNK = 4096
 _PARALLEL_MIN_DOCS = 16
+_PARALLEL_REGION = threading.Lock()
 # threads take documents 4 at a time instead of one equal share each: lengths vary and a shared
 # core may stall, so a static split waits for the slowest half (measured: +5-10 % docs/s)
 _DOCS_PER_TASK = 4
@@ -169,7 +171,10 @@ class FixedDimensionalEncoder:
         mats = self._validate(multivectors)
         out = np.empty((len(mats), self.output_dim), dtype=np.float32)
         if len(mats) >= _PARALLEL_MIN_DOCS:  # documents run in parallel, one BLAS thread each
-            with threadpool_limits(1, user_api="blas"):
+            # one parallel region at a time per process: numba's workqueue layer aborts the process when two
+            # threads enter it at once (two batches of 16 searches did, in bench/load), and the BLAS limit is
+            # process-wide; the region already uses every core
+            with _PARALLEL_REGION, threadpool_limits(1, user_api="blas"):
                 self._encode_chunks(mats, out, is_query=is_query)
         else:
             self._encode_chunks(mats, out, is_query=is_query)

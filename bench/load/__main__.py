@@ -123,6 +123,9 @@ def main(argv: list[str] | None = None) -> dict:
                                max_requests=args.max_requests, warmup=args.warmup, chat_clients=args.chat_clients,
                                chat_seconds=args.chat_seconds, api_key=args.api_key, log=log)
                 result["runs"].append(run | {"start_s": round(started, 1)})
+                if server.proc.poll() is not None:  # it died under load: what it printed last says why
+                    log(f"matlas serve ({workers} workers) exited with {server.proc.returncode}:\n"
+                        + "".join(server.lines[-40:]))
                 if args.soak_seconds and workers == args.workers:  # the same server, warm and loaded
                     log(f"soak of {args.soak_seconds:.0f} s with {workers} worker(s) ...")
                     result["soak"] = run_soak(server, seconds=args.soak_seconds, redis=redis, env=env, corpus=corpus,

@@ -1,3 +1,9 @@
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -259,3 +265,33 @@ def test_a_sketch_wider_than_the_fde_keeps_its_dimension():
     enc = FixedDimensionalEncoder(4, params)
     assert enc.output_dim == 64
     assert enc.encode_documents([np.eye(4, dtype=np.float32)] * 3).shape == (3, 64)
+
+
+def test_parallel_encodes_from_several_threads_do_not_abort_the_process():
+    """Batched searches encode 16+ queries at once from two threads: numba's workqueue layer aborts the whole
+    process (SIGABRT) when two threads enter its parallel region together, so the region is entered by one at a
+    time. Run in a child process, since the failure kills the process that hits it."""
+    script = textwrap.dedent("""
+        import threading
+        import numpy as np
+        from retrieval.fde import FDEParams, FixedDimensionalEncoder
+
+        fde = FixedDimensionalEncoder(32, FDEParams(num_repetitions=4, num_simhash_projections=3))
+        rng = np.random.default_rng(0)
+        docs = [rng.standard_normal((12, 32)).astype(np.float32) for _ in range(64)]
+        expected = fde.encode_documents(docs)
+        errors = []
+
+        def work():
+            for _ in range(30):
+                if not np.array_equal(fde.encode_documents(docs), expected):
+                    errors.append("differs")
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        print("ok" if not errors else errors[0])
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[2], env=os.environ | {"NUMBA_NUM_THREADS": "2"})
+    assert run.returncode == 0 and run.stdout.strip() == "ok", (run.returncode, run.stdout, run.stderr[-2000:])
