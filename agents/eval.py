@@ -281,19 +281,20 @@ def score_task(task: EvalTask, expected: float, runs: list[RunResult]) -> TaskRe
 
 
 def summarize(results: list[TaskResult], runs_per_task: int) -> EvalReport:
-    """Overall scores: MAE per property, MAPE, answer and citation rates over all runs, mean SCR."""
+    """Overall scores: MAE per property and MAPE over the single-property questions (a range question's
+    expected figure is not its answer's value), answer and citation rates over all runs, mean SCR."""
     if not results:
         raise InvalidInput("no task results to summarize")
     by_property: dict[str, list[float]] = {}
     percents: list[float] = []
-    for t in results:
+    singles = [t for t in results if t.kind == "property"]
+    for t in singles:
         for r in t.runs:
             if r.value is not None:
                 by_property.setdefault(t.property, []).append(abs(r.value - t.expected))
                 if t.expected != 0:
                     percents.append(100 * abs(r.value - t.expected) / abs(t.expected))
     runs = [r for t in results for r in t.runs]
-    singles = [t for t in results if t.kind == "property"]
     table: dict[str, dict[str, float]] = {}
     for prop in sorted({t.property for t in singles}):
         prop_runs = [(r, t.expected) for t in singles if t.property == prop for r in t.runs]

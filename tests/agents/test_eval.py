@@ -87,6 +87,17 @@ def test_summary_pools_runs_and_keeps_mae_per_property():
     assert report.scr == pytest.approx((0.5 + 0.5 + 1.0) / 3)
 
 
+def test_range_questions_stay_out_of_mae_and_mape():
+    """A range question's expected figure is not its answer's value (the SmolLM2 eval's MAPE read 15.3 % with
+    every single-property value exact): MAE and MAPE pool the single-property questions only."""
+    gap = score_task(task(id_="a"), 2.0, [RunResult(value=2.0, cited=True)])
+    ranged = EvalTask(id="r", question="?", kind="range", property="band_gap", unit="eV", expected=1.0,
+                      expected_ids=["mp-149"])
+    report = summarize([gap, score_task(ranged, 1.0, [RunResult(value=2.665, cited=False, correct=True)])], 1)
+    assert report.mae_by_property == {"band_gap": 0.0} and report.mape == 0.0
+    assert report.by_kind["range"]["accuracy"] == 1.0
+
+
 def test_load_tasks_reports_bad_files(tmp_path):
     with pytest.raises(InvalidInput, match="not found"):
         load_tasks(tmp_path / "none.json")

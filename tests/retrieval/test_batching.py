@@ -47,12 +47,18 @@ def _wait_queued(batcher, n):
     raise AssertionError(f"{n} items never queued")
 
 
+def _hold(batcher, run, pool, key, item):
+    """``item`` submitted and its batch running, held by ``run``'s gate: later items queue behind it."""
+    first = pool.submit(batcher.submit, key, item)
+    assert run.started.wait(10)
+    return first
+
+
 def test_items_queued_behind_a_batch_run_together_per_key_oldest_first():
     run = GatedRun()
     batcher = MicroBatcher(run, max_batch=3)
     with ThreadPoolExecutor(8) as pool:
-        first = pool.submit(batcher.submit, "a", 0)
-        assert run.started.wait(10)
+        first = _hold(batcher, run, pool, "a", 0)
         queued = _submit_all(batcher, pool, [("a", 1), ("b", 2), ("a", 3), ("a", 4), ("a", 5)])
         run.release.set()
         assert first.result(10) == 0 and [f.result(10) for f in queued] == [10, 20, 30, 40, 50]
@@ -65,8 +71,7 @@ def test_a_failing_batch_fails_each_of_its_callers_and_the_worker_goes_on():
     run = GatedRun()
     batcher = MicroBatcher(run, max_batch=4)
     with ThreadPoolExecutor(4) as pool:
-        first = pool.submit(batcher.submit, "a", 7)
-        assert run.started.wait(10)
+        first = _hold(batcher, run, pool, "a", 7)
         failing = _submit_all(batcher, pool, [("a", 1), ("a", -1)])
         run.release.set()
         assert first.result(10) == 70

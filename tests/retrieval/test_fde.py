@@ -292,6 +292,6 @@ def test_parallel_encodes_from_several_threads_do_not_abort_the_process():
         [t.join() for t in threads]
         print("ok" if not errors else errors[0])
     """)
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False,
                          cwd=Path(__file__).resolve().parents[2], env=os.environ | {"NUMBA_NUM_THREADS": "2"})
     assert run.returncode == 0 and run.stdout.strip() == "ok", (run.returncode, run.stdout, run.stderr[-2000:])
