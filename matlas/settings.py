@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     search_candidates: int = Field(
         300, ge=1, description="FDE candidates re-ranked by MaxSim (300: recall@10 0.96 of exact on SciFact)."
     )
+    warm_llm: bool = Field(
+        True, description="matlas serve loads a local chat model at start (with its warm-up), so the first question "
+                          "does not wait for it.")
     search_batch: int = Field(
         16, ge=1, le=256, description="Concurrent searches of one index answered as one batch, at most (1: no batching)."
     )

@@ -118,10 +118,15 @@ def warm_up(app: FastAPI) -> list[str]:
     if cross:
         for _ in range(STRUCTURE_WORKERS):
             app.state.structure_calls(_WARM_STRUCTURE)
-    try:  # the chat tools' MP client: mp-api imported, the snapshot server started
-        wiring.mp_client(app.state.settings).warm_up()
-    except MatlasError as err:  # e.g. no snapshot yet: the first question reports it
-        logging.getLogger(__name__).warning("not warming the MP client: %s", err)
+    settings = app.state.settings
+    try:  # the chat tools' MP client (mp-api imported, the snapshot server started) and a local chat model
+        wiring.mp_client(settings).warm_up()
+        if settings.warm_llm:
+            from agents.llm import warm_up as warm_llm
+
+            warm_llm(wiring.llm_config(settings))
+    except MatlasError as err:  # e.g. no snapshot or no model yet: the first question reports it
+        logging.getLogger(__name__).warning("not warming the chat side: %s", err)
     return muvera + cross
 
 

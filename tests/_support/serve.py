@@ -38,7 +38,9 @@ class Served:
 
 def serve_env(env: dict[str, str]) -> dict[str, str]:
     """This environment without API keys (the server's own included), offline, with ``env`` added."""
-    return {k: v for k, v in os.environ.items() if k not in _CLEARED} | {"HF_HUB_OFFLINE": "1", **env}
+    # a test server does not load the local chat model at start (tests that chat with it load it on first use)
+    return {k: v for k, v in os.environ.items() if k not in _CLEARED} | {"HF_HUB_OFFLINE": "1",
+                                                                          "MATLAS_WARM_LLM": "false", **env}
 
 
 @contextmanager

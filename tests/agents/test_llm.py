@@ -206,3 +206,15 @@ def test_smollm2_writes_a_valid_call_for_every_tool_schema(tmp_path):
             [HumanMessage(f"Use {name} for GaN (mp-804).")])
         assert [c["name"] for c in reply.tool_calls] == [name], (name, reply)
         jsonschema.validate(reply.tool_calls[0]["args"], spec["function"]["parameters"])
+
+
+def test_warm_up_loads_a_local_model_and_leaves_a_remote_endpoint_alone(tiny_lm_dir, tmp_path):
+    from agents.llm import warm_up
+    from workers import llm_service
+
+    remote = llm_config(Settings(home=tmp_path, llm_base_url="http://127.0.0.1:9/v1"))  # discard port: never asked
+    assert warm_up(remote) is False
+    local = llm_config(Settings(home=tmp_path, llm_backend="hf", llm_model=str(tiny_lm_dir)))
+    llm_service._MODELS.pop((str(tiny_lm_dir), "none"), None)
+    assert warm_up(local) is True
+    assert (str(tiny_lm_dir), "none") in llm_service._MODELS  # the first question finds it loaded
