@@ -65,6 +65,17 @@ def auth_headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
+async def timed(request: Request, client: httpx.AsyncClient, i: int, lane: int, tally: Tally) -> None:
+    """Send request ``i`` of ``lane`` and append its outcome (latency, status, error) to ``tally``."""
+    t0 = time.perf_counter()
+    try:
+        r = await request(client, i, lane)
+        status, error = r.status_code, None if r.status_code < 400 else f"{r.status_code}: {r.text[:200]}"
+    except httpx.HTTPError as err:
+        status, error = 0, f"{type(err).__name__}: {err}"
+    tally.outcomes.append(Outcome(time.monotonic(), time.perf_counter() - t0, status, error))
+
+
 async def _run(request: Request, base_url: str, clients: int, seconds: float, max_requests: int | None,
                headers: dict[str, str], timeout_s: float) -> Tally:
     tally = Tally(clients)
@@ -79,13 +90,7 @@ async def _run(request: Request, base_url: str, clients: int, seconds: float, ma
                 i = next(counter)
                 if max_requests is not None and i >= max_requests:
                     return
-                t0 = time.perf_counter()
-                try:
-                    r = await request(client, i, lane)
-                    status, error = r.status_code, None if r.status_code < 400 else f"{r.status_code}: {r.text[:200]}"
-                except httpx.HTTPError as err:
-                    status, error = 0, f"{type(err).__name__}: {err}"
-                tally.outcomes.append(Outcome(time.monotonic(), time.perf_counter() - t0, status, error))
+                await timed(request, client, i, lane, tally)
 
         await asyncio.gather(*(one_client(lane) for lane in range(clients)))
         tally.wall_s = time.monotonic() - start

@@ -8,26 +8,16 @@ sanctioned way, as an OpenAI-compatible endpoint (``MATLAS_LLM_BASE_URL``).
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
 
-__all__ = ["REPLY", "free_port", "scripted_provider", "serving"]
+from tests._support.http_server import serving  # the same uvicorn-in-a-thread runner the tests use
+
+__all__ = ["REPLY", "scripted_provider", "serving"]
 
 REPLY = "Materials Project data answers questions about crystal structures and their properties."
-
-
-def free_port() -> int:
-    """An unused TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def scripted_provider(reply: str = REPLY) -> FastAPI:
@@ -53,21 +43,3 @@ def scripted_provider(reply: str = REPLY) -> FastAPI:
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
 
     return app
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` with uvicorn on a free loopback port in a thread; yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the scripted provider did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)

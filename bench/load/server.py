@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from bench.load.provider import free_port
+from tests._support.redis_server import free_port
 
 __all__ = ["Server", "server_env"]
 

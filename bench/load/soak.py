@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.load.clients import Outcome, Tally, auth_headers
+from bench.load.clients import Tally, auth_headers, timed
 from bench.load.corpus import phrases
 from bench.load.server import Server
 from bench.load.workload import QUERIES, ChatLedger
@@ -61,13 +61,7 @@ def rss_trend(samples: list[tuple[float, int]], seconds: float) -> dict:
 async def _loop(client: httpx.AsyncClient, send, running, tally: Tally, lane: int, pause_s: float) -> None:
     i = 0
     while running():
-        t0 = time.perf_counter()
-        try:
-            r = await send(client, i, lane)
-            status, error = r.status_code, None if r.status_code < 400 else f"{r.status_code}: {r.text[:200]}"
-        except httpx.HTTPError as err:
-            status, error = 0, f"{type(err).__name__}: {err}"
-        tally.outcomes.append(Outcome(time.monotonic(), time.perf_counter() - t0, status, error))
+        await timed(send, client, i, lane, tally)
         i += 1
         await asyncio.sleep(pause_s)
 
