@@ -130,7 +130,8 @@ class Searcher:
         params = manifest.search_params or default_search_params(manifest.factory, candidates)
         _, cand = search_index(self.index.fde_index, self.fde.encode_queries(tokens), candidates, params)
         valid = [ids[ids >= 0] for ids in cand]
-        union, where = np.unique(np.concatenate(valid), return_inverse=True)
+        if len(valid) > 1:  # a single query (the common case) needs no union
+            union, where = np.unique(np.concatenate(valid), return_inverse=True)
         if len(valid) == 1 or len(union) * len(valid) > SHARED_RERANK_MAX_WORK * sum(map(len, valid)):
             return [maxsim_topk(query, self.index.tokens.get(ids), k, ids=ids, backend=self.maxsim_backend)
                     for query, ids in zip(tokens, valid)]
