@@ -172,3 +172,10 @@ def test_expected_values_need_mp_data(mp_settings):
     missing = EvalTask(id="y", question="?", material_id="mp-999999", property="band_gap", unit="eV")
     with pytest.raises(InvalidInput, match="no band_gap for mp-999999"):
         expected_values([missing], mp_client(mp_settings))
+
+
+def test_summary_rates_of_repaired_and_id_added_answers():
+    runs = [RunResult(value=2.0, cited=True, repaired=True), RunResult(value=2.0, cited=True, ids_added=True),
+            RunResult(value=2.0, cited=True, repaired=True, ids_added=True), RunResult(value=2.0, cited=True)]
+    report = summarize([score_task(task(id_="a"), 2.0, runs)], runs_per_task=4)
+    assert report.repaired_rate == 0.5 and report.ids_added_rate == 0.5
